@@ -1,0 +1,642 @@
+#include "server/client.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "fmt/format.h"
+#include "protocol/errors.h"
+#include "protocol/subject.h"
+#include "server/account.h"
+#include "server/logger.h"
+#include "server/server.h"
+#include "server/worker.h"
+
+namespace natsd {
+namespace {
+
+constexpr std::string_view kCrlf = "\r\n";
+constexpr std::string_view kOk = "+OK\r\n";
+constexpr std::string_view kPing = "PING\r\n";
+constexpr std::string_view kPong = "PONG\r\n";
+// How long a closing connection may take to write its final -ERR.
+constexpr absl::Duration kFlushOnCloseTimeout = absl::Seconds(1);
+// The reference's firstClientPingInterval.
+constexpr absl::Duration kFirstPingInterval = absl::Seconds(2);
+
+// Constant-time comparison for credentials, so that response time does not
+// reveal how much of a secret matched.
+bool SecureEquals(std::string_view a, std::string_view b) {
+  unsigned char diff = a.size() == b.size() ? 0 : 1;
+  for (size_t i = 0; i < a.size(); ++i) {
+    diff |= static_cast<unsigned char>(a[i]) ^
+            static_cast<unsigned char>(i < b.size() ? b[i] : 0);
+  }
+  return diff == 0;
+}
+
+}  // namespace
+
+std::string_view CloseReasonName(CloseReason reason) {
+  switch (reason) {
+    case CloseReason::kClientClosed: return "Client Closed";
+    case CloseReason::kAuthenticationTimeout: return "Authentication Timeout";
+    case CloseReason::kAuthenticationViolation: return "Authentication Failure";
+    case CloseReason::kTlsHandshakeError: return "TLS Handshake Failure";
+    case CloseReason::kSlowConsumerPendingBytes: return "Slow Consumer (Pending Bytes)";
+    case CloseReason::kSlowConsumerWriteDeadline: return "Slow Consumer (Write Deadline)";
+    case CloseReason::kWriteError: return "Write Error";
+    case CloseReason::kReadError: return "Read Error";
+    case CloseReason::kParseError: return "Parse Error";
+    case CloseReason::kStaleConnection: return "Stale Connection";
+    case CloseReason::kProtocolViolation: return "Protocol Violation";
+    case CloseReason::kBadClientProtocolVersion: return "Bad Client Protocol Version";
+    case CloseReason::kMaxPayloadExceeded: return "Maximum Message Payload Exceeded";
+    case CloseReason::kMaxControlLineExceeded: return "Maximum Control Line Exceeded";
+    case CloseReason::kMaxConnectionsExceeded: return "Maximum Connections Exceeded";
+    case CloseReason::kNoRespondersRequiresHeaders: return "No Responders Requires Headers";
+    case CloseReason::kServerShutdown: return "Server Shutdown";
+  }
+  return "Unknown";
+}
+
+Client::Client(Server& server, Worker& worker, uint64_t cid)
+    : server_(server),
+      worker_(worker),
+      cid_(cid),
+      account_(&server.global_account()),
+      parser_(Parser::Limits{server.options().max_control_line,
+                             server.options().max_payload}) {}
+
+Client::~Client() = default;
+
+void Client::Start(io::Connection* conn) {
+  conn_ = conn;
+  state_ = State::kOpen;
+  last_activity_ = worker_.loop().Now();
+  auth_required_ = server_.auth_required();
+  if (auth_required_) parser_.set_expect_connect(true);
+  parser_.set_headers(false);
+  if (Logger::Global().debug_enabled()) {
+    Logger::Global().Debug("{}Client connection created", LogPrefix());
+  }
+  SendProto(server_.ClientInfo(cid_, conn_->peer_ip()));
+  if (!server_.AdmitConnection()) {
+    Logger::Global().Error("{}{}", LogPrefix(), kErrMaxConnections);
+    SendErrAndClose(kErrMaxConnections, CloseReason::kMaxConnectionsExceeded);
+    return;
+  }
+  admitted_ = true;
+  if (auth_required_) {
+    std::weak_ptr<Client> weak = weak_from_this();
+    auth_timer_ = worker_.loop().AddTimer(
+        server_.options().auth_timeout, [weak] {
+          if (auto self = weak.lock()) self->OnAuthTimeout();
+        });
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Reading and parsing
+
+void Client::OnRead(std::string_view data) {
+  if (state_ != State::kOpen) return;
+  last_activity_ = worker_.loop().Now();
+  switch (parser_.Parse(data, *this)) {
+    case ParseStatus::kOk:
+    case ParseStatus::kStopped:
+      return;
+    case ParseStatus::kUnknownOp:
+      Logger::Global().Error("{}Client parser ERROR, state={}", LogPrefix(),
+                  parser_.error_detail());
+      SendErrAndClose(kErrUnknownOp, CloseReason::kProtocolViolation);
+      return;
+    case ParseStatus::kMaxControlLine:
+      Logger::Global().Error("{}{}", LogPrefix(), parser_.error_detail());
+      SendErrAndClose(kErrMaxControlLine,
+                      CloseReason::kMaxControlLineExceeded);
+      return;
+    case ParseStatus::kMaxPayload:
+      Logger::Global().Error("{}{}", LogPrefix(), parser_.error_detail());
+      SendErrAndClose(kErrMaxPayload, CloseReason::kMaxPayloadExceeded);
+      return;
+    case ParseStatus::kAuthViolation:
+      Logger::Global().Error("{}{}", LogPrefix(), "Authorization Error");
+      SendErrAndClose(kErrAuthViolation,
+                      CloseReason::kAuthenticationViolation);
+      return;
+    case ParseStatus::kBadArgs:
+      // The reference logs the parse error and closes without an -ERR.
+      Logger::Global().Error("{}{}", LogPrefix(), parser_.error_detail());
+      Close(CloseReason::kParseError, /*flush=*/true);
+      return;
+  }
+}
+
+bool Client::OnConnect(std::string_view json) {
+  if (Logger::Global().trace_enabled()) Trace("<<-", "CONNECT", json);
+  absl::StatusOr<ConnectOptions> parsed = ParseConnect(json, opts_);
+  if (!parsed.ok()) {
+    Logger::Global().Error("{}{}", LogPrefix(), std::string(parsed.status().message()));
+    Close(CloseReason::kParseError, /*flush=*/true);
+    return false;
+  }
+  opts_ = *std::move(parsed);
+  connect_received_ = true;
+  if (auth_timer_ != 0) {
+    worker_.loop().CancelTimer(auth_timer_);
+    auth_timer_ = 0;
+  }
+  // Naming an account in CONNECT is refused, as by the reference (accounts
+  // come from the server's configuration, not from the client).
+  if ((auth_required_ && !Authenticate(opts_)) || !opts_.account.empty() ||
+      opts_.new_account) {
+    Logger::Global().Error("{}{}", LogPrefix(), "Authorization Error");
+    SendErrAndClose(kErrAuthViolation, CloseReason::kAuthenticationViolation);
+    return false;
+  }
+  parser_.set_expect_connect(false);
+  // HPUB is a parse error until the client says it understands headers.
+  parser_.set_headers(opts_.headers);
+  if (opts_.protocol < 0 || opts_.protocol > 1) {
+    SendErrAndClose(kErrBadClientProtocol,
+                    CloseReason::kBadClientProtocolVersion);
+    return false;
+  }
+  if (opts_.no_responders && !opts_.headers) {
+    SendErrAndClose(kErrNoRespondersRequiresHeaders,
+                    CloseReason::kNoRespondersRequiresHeaders);
+    return false;
+  }
+  if (opts_.verbose) SendOk();
+  if (ping_timer_ == 0) ArmPingTimer(/*first=*/true);
+  return true;
+}
+
+bool Client::Authenticate(const ConnectOptions& connect) const {
+  const Options& o = server_.options();
+  if (!o.authorization.empty()) {
+    return SecureEquals(connect.auth_token, o.authorization);
+  }
+  if (!o.username.empty()) {
+    return SecureEquals(connect.user, o.username) &&
+           SecureEquals(connect.pass, o.password);
+  }
+  return true;
+}
+
+bool Client::OnPubArgs(const PubArgs& args) {
+  if (Logger::Global().trace_enabled()) {
+    Trace("<<-", args.header_size >= 0 ? "HPUB" : "PUB", args.raw);
+  }
+  if (opts_.pedantic && !IsValidLiteralSubject(args.subject)) {
+    SendErr(kErrInvalidPublishSubject);
+  }
+  return true;
+}
+
+namespace {
+// The last whitespace-separated token of `s` and what precedes it. The
+// reference echoes sizes exactly as the publisher wrote them ("005").
+std::string_view LastToken(std::string_view s, std::string_view* rest) {
+  size_t end = s.size();
+  while (end > 0 && (s[end - 1] == ' ' || s[end - 1] == '\t')) --end;
+  size_t begin = end;
+  while (begin > 0 && s[begin - 1] != ' ' && s[begin - 1] != '\t') --begin;
+  if (rest != nullptr) *rest = s.substr(0, begin);
+  return s.substr(begin, end - begin);
+}
+}  // namespace
+
+bool Client::OnMsg(const PubArgs& args, std::string_view payload) {
+  ++in_msgs_;
+  in_bytes_ += payload.size();
+  if (opts_.verbose) SendOk();
+
+  Message msg;
+  msg.subject = args.subject;
+  msg.reply = args.reply;
+  msg.payload = payload;
+  std::string_view rest;
+  msg.total_size = LastToken(args.raw, &rest);
+  if (args.header_size >= 0) {
+    msg.header_size = LastToken(rest, nullptr);
+    msg.header_len = args.header_size;
+  }
+  bool delivered = RouteMessage(msg);
+  if (!delivered && !msg.reply.empty() && opts_.no_responders) {
+    SendNoResponders(msg.reply);
+  }
+  return state_ == State::kOpen;
+}
+
+bool Client::RouteMessage(const Message& msg) {
+  const SublistResult& result =
+      worker_.match_cache().Match(account_->sublist(), msg.subject);
+  bool delivered = false;
+  for (const SubscriptionPtr& s : result.psubs) {
+    auto& sub = static_cast<ClientSub&>(*s);
+    delivered |= sub.client->Deliver(sub, msg, *this);
+  }
+  // One member per queue group: start at a random member and take the first
+  // that accepts (skips members that are closing or over their limits).
+  for (const std::vector<SubscriptionPtr>& group : result.qsubs) {
+    const size_t n = group.size();
+    if (n == 0) continue;
+    const size_t start = worker_.NextRandom() % n;
+    for (size_t i = 0; i < n; ++i) {
+      auto& sub = static_cast<ClientSub&>(*group[(start + i) % n]);
+      if (sub.client->Deliver(sub, msg, *this)) {
+        delivered = true;
+        break;
+      }
+    }
+  }
+  return delivered;
+}
+
+void Client::SendNoResponders(std::string_view reply) {
+  // The reference answers on the client's own subscription that matches the
+  // reply subject (its response inbox).
+  const SublistResult& r =
+      worker_.match_cache().Match(account_->sublist(), reply);
+  for (const SubscriptionPtr& s : r.psubs) {
+    auto& sub = static_cast<ClientSub&>(*s);
+    if (sub.client.get() != this) continue;
+    SendProto(fmt::format("HMSG {} {} 16 16\r\nNATS/1.0 503\r\n\r\n\r\n",
+                          reply, sub.sid));
+    return;
+  }
+}
+
+bool Client::Deliver(ClientSub& sub, const Message& msg, Client& producer) {
+  if (&producer == this && !opts_.echo) return false;
+  if (sub.closed.load(std::memory_order_relaxed) ||
+      close_requested_.load(std::memory_order_relaxed)) {
+    return false;
+  }
+  const int64_t max = sub.max.load(std::memory_order_relaxed);
+  const int64_t n = sub.delivered.fetch_add(1, std::memory_order_relaxed) + 1;
+  if (max > 0) {
+    if (n > max) return false;
+    if (n == max) {
+      // This one is delivered, then the subscription is done: no later
+      // message passes the check above, and the owner thread removes it.
+      sub.closed.store(true, std::memory_order_relaxed);
+      std::weak_ptr<Client> weak = weak_from_this();
+      worker_.loop().Post([weak, sid = sub.sid] {
+        auto self = weak.lock();
+        if (self == nullptr) return;
+        if (auto it = self->subs_.find(sid); it != self->subs_.end()) {
+          self->Unsubscribe(it->second);
+          self->subs_.erase(it);
+        }
+      });
+    }
+  }
+
+  // Frame: MSG <subject> <sid> [reply] <size>\r\n<payload>\r\n, or HMSG with
+  // both sizes when the subscriber negotiated headers. A subscriber without
+  // headers gets the body only. Sizes are echoed as the publisher wrote them,
+  // as the reference does.
+  const bool has_headers = msg.header_len > 0;
+  std::string_view payload = msg.payload;
+  fmt::memory_buffer head;  // on the stack unless the subject is very long
+  auto out = std::back_inserter(head);
+  if (has_headers && opts_.headers) {
+    fmt::format_to(out, "HMSG {} {} ", msg.subject, sub.sid);
+    if (!msg.reply.empty()) fmt::format_to(out, "{} ", msg.reply);
+    fmt::format_to(out, "{} {}\r\n", msg.header_size, msg.total_size);
+  } else {
+    fmt::format_to(out, "MSG {} {} ", msg.subject, sub.sid);
+    if (!msg.reply.empty()) fmt::format_to(out, "{} ", msg.reply);
+    if (has_headers) {
+      payload.remove_prefix(msg.header_len);
+      fmt::format_to(out, "{}\r\n", payload.size());
+    } else {
+      fmt::format_to(out, "{}\r\n", msg.total_size);
+    }
+  }
+
+  switch (out_.Append({std::string_view(head.data(), head.size()), payload, kCrlf}, server_.options().max_pending)) {
+    case Outbound::AppendResult::kQueued:
+      break;
+    case Outbound::AppendResult::kQueuedNeedsFlush:
+      producer.worker().ScheduleFlush(shared_from_this());
+      break;
+    case Outbound::AppendResult::kOverLimit:
+      Logger::Global().Notice("{}Slow Consumer Detected: MaxPending of {} Exceeded",
+                   LogPrefix(), server_.options().max_pending);
+      CloseAsync(CloseReason::kSlowConsumerPendingBytes);
+      return false;
+    case Outbound::AppendResult::kClosed:
+      return false;
+  }
+  out_msgs_.fetch_add(1, std::memory_order_relaxed);
+  out_bytes_.fetch_add(payload.size(), std::memory_order_relaxed);
+  return true;
+}
+
+bool Client::OnSub(std::string_view subject, std::string_view queue,
+                   std::string_view sid, std::string_view raw) {
+  if (Logger::Global().trace_enabled()) Trace("<<-", "SUB", raw);
+  const int max_subs = server_.options().max_subscriptions;
+  if (max_subs > 0 && static_cast<int>(subs_.size()) >= max_subs) {
+    Logger::Global().Error("{}{}", LogPrefix(), kErrMaxSubs);
+    SendErr(kErrMaxSubs);
+    return true;
+  }
+  auto [it, inserted] = subs_.try_emplace(std::string(sid));
+  if (inserted) {
+    auto sub = std::make_shared<ClientSub>();
+    sub->subject = std::string(subject);
+    sub->queue = std::string(queue);
+    sub->sid = std::string(sid);
+    sub->client = shared_from_this();
+    if (!account_->sublist().Insert(sub).ok()) {
+      subs_.erase(it);
+      SendErr(kErrInvalidSubject);
+      return true;
+    }
+    it->second = std::move(sub);
+  }
+  if (opts_.verbose) SendOk();
+  return true;
+}
+
+bool Client::OnUnsub(std::string_view sid, std::optional<int64_t> max,
+                     std::string_view raw) {
+  if (Logger::Global().trace_enabled()) Trace("<<-", "UNSUB", raw);
+  // Debian's abseil has its own string_view type (not std's).
+  auto it = subs_.find(absl::string_view(sid.data(), sid.size()));
+  if (it != subs_.end()) {
+    const std::shared_ptr<ClientSub>& sub = it->second;
+    if (max.has_value() && *max > 0 &&
+        *max > sub->delivered.load(std::memory_order_relaxed)) {
+      sub->max.store(*max, std::memory_order_relaxed);
+    } else {
+      Unsubscribe(sub);
+      subs_.erase(it);
+    }
+  }
+  if (opts_.verbose) SendOk();
+  return true;
+}
+
+void Client::Unsubscribe(const std::shared_ptr<ClientSub>& sub) {
+  sub->closed.store(true, std::memory_order_relaxed);
+  (void)account_->sublist().Remove(sub);
+}
+
+void Client::RemoveAllSubscriptions() {
+  if (subs_.empty()) return;
+  std::vector<SubscriptionPtr> batch;
+  batch.reserve(subs_.size());
+  for (auto& [sid, sub] : subs_) {
+    sub->closed.store(true, std::memory_order_relaxed);
+    batch.push_back(sub);
+  }
+  account_->sublist().RemoveBatch(batch);
+  // Breaks the client <-> subscription cycle.
+  for (auto& [sid, sub] : subs_) sub->client.reset();
+  subs_.clear();
+}
+
+bool Client::OnPing() {
+  if (Logger::Global().trace_enabled()) Trace("<<-", "PING", "");
+  SendProto(kPong);
+  last_ping_in_ = worker_.loop().Now();
+  return true;
+}
+
+bool Client::OnPong() {
+  if (Logger::Global().trace_enabled()) Trace("<<-", "PONG", "");
+  pings_out_ = 0;
+  rtt_measured_ = true;
+  return true;
+}
+
+bool Client::OnOk() { return true; }
+
+bool Client::OnErr(std::string_view text) {
+  // The reference closes a client that sends -ERR.
+  Logger::Global().Error("{}Client Error {}", LogPrefix(), text);
+  Close(CloseReason::kParseError, /*flush=*/true);
+  return false;
+}
+
+bool Client::OnInfo(std::string_view json) {
+  // Clients have no business sending INFO; the reference ignores it.
+  return true;
+}
+
+// ---------------------------------------------------------------------------
+// Writing
+
+void Client::SendProto(std::string_view bytes) {
+  if (Logger::Global().trace_enabled() && bytes != kOk) {
+    Trace("->>", "", bytes.substr(0, bytes.size() - kCrlf.size()));
+  }
+  // Protocol replies are never refused for size: max_pending applies to
+  // messages (the reference queues its own protocol unconditionally).
+  if (out_.Append({bytes}, 0) == Outbound::AppendResult::kQueuedNeedsFlush) {
+    worker_.ScheduleFlush(shared_from_this());
+  }
+}
+
+void Client::SendOk() { SendProto(kOk); }
+
+void Client::SendErr(std::string_view text) {
+  SendProto(fmt::format("-ERR '{}'\r\n", text));
+}
+
+void Client::SendErrAndClose(std::string_view text, CloseReason reason) {
+  SendErr(text);
+  Close(reason, /*flush=*/true);
+}
+
+void Client::Flush() {
+  if (conn_ == nullptr || state_ == State::kClosed) return;
+  if (conn_->write_in_flight()) return;
+  if (!out_.TakeForWrite(&iov_)) {
+    if (state_ == State::kClosing) {
+      // Everything that was queued before closing has been written.
+      conn_->Close(absl::OkStatus(), /*flush_first=*/false);
+    }
+    return;
+  }
+  write_started_ = worker_.loop().Now();
+  conn_->Write(iov_);
+}
+
+void Client::OnWriteDone(absl::Status status) {
+  out_.WriteDone();
+  write_started_ = absl::InfinitePast();
+  if (!status.ok()) {
+    if (state_ == State::kOpen) {
+      Logger::Global().Debug("{}Error writing: {}", LogPrefix(), std::string(status.message()));
+    }
+    Close(CloseReason::kWriteError, /*flush=*/false);
+    return;
+  }
+  Flush();
+}
+
+// ---------------------------------------------------------------------------
+// Timers
+
+bool Client::WriteDeadlineExceeded(absl::Time now) const {
+  const absl::Duration deadline = server_.options().write_deadline;
+  return state_ == State::kOpen && write_started_ != absl::InfinitePast() &&
+         deadline > absl::ZeroDuration() && now - write_started_ > deadline;
+}
+
+void Client::CloseWriteDeadlineExceeded() {
+  Logger::Global().Notice(
+      "{}Slow Consumer Detected: WriteDeadline of {} exceeded with {} chunks of "
+      "{} total bytes.",
+      LogPrefix(), FormatGoDuration(server_.options().write_deadline),
+      iov_.size(), out_.pending_bytes());
+  Close(CloseReason::kSlowConsumerWriteDeadline, /*flush=*/false);
+}
+
+void Client::ArmPingTimer(bool first) {
+  absl::Duration d = server_.options().ping_interval;
+  if (first) {
+    // As the reference: the first PING comes early (it measures the round
+    // trip), randomized by up to 20% so that clients connecting together
+    // are not pinged together.
+    d = std::min(d, kFirstPingInterval);
+    const int64_t jitter_ns = absl::ToInt64Nanoseconds(d / 5);
+    if (jitter_ns > 0) d += absl::Nanoseconds(worker_.NextRandom() % jitter_ns);
+  }
+  std::weak_ptr<Client> weak = weak_from_this();
+  ping_timer_ = worker_.loop().AddTimer(d, [weak] {
+    if (auto self = weak.lock()) self->OnPingTimer();
+  });
+}
+
+void Client::OnPingTimer() {
+  ping_timer_ = 0;
+  if (state_ != State::kOpen) return;
+  const absl::Time now = worker_.loop().Now();
+  const absl::Duration interval = server_.options().ping_interval;
+  // Like the reference: skip the PING when the client was recently active,
+  // except until a first round trip has been measured.
+  const bool recently_active =
+      now - last_activity_ < interval || now - last_ping_in_ < interval;
+  if (!recently_active || !rtt_measured_) {
+    if (pings_out_ + 1 > server_.options().max_pings_out) {
+      Logger::Global().Debug("{}Stale Client Connection - Closing", LogPrefix());
+      SendErrAndClose(kErrStaleConnection, CloseReason::kStaleConnection);
+      return;
+    }
+    ++pings_out_;
+    SendProto(kPing);
+  }
+  ArmPingTimer(/*first=*/false);
+}
+
+void Client::OnAuthTimeout() {
+  auth_timer_ = 0;
+  if (state_ != State::kOpen || connect_received_) return;
+  Logger::Global().Debug("{}{}", LogPrefix(), kErrAuthTimeout);
+  SendErrAndClose(kErrAuthTimeout, CloseReason::kAuthenticationTimeout);
+}
+
+// ---------------------------------------------------------------------------
+// Closing
+
+void Client::CloseAsync(CloseReason reason) {
+  if (close_requested_.exchange(true)) return;
+  std::weak_ptr<Client> weak = weak_from_this();
+  worker_.loop().Post([weak, reason] {
+    if (auto self = weak.lock()) self->Close(reason, /*flush=*/false);
+  });
+}
+
+void Client::Close(CloseReason reason, bool flush) {
+  if (state_ == State::kClosed || conn_ == nullptr) return;
+  if (state_ == State::kClosing) {
+    if (!flush) conn_->Close(absl::OkStatus(), /*flush_first=*/false);
+    return;
+  }
+  state_ = State::kClosing;
+  close_requested_.store(true);
+  if (Logger::Global().debug_enabled()) {
+    Logger::Global().Debug("{}Client connection closed: {}", LogPrefix(),
+                CloseReasonName(reason));
+  }
+  RemoveAllSubscriptions();
+  io::EventLoop& loop = worker_.loop();
+  for (io::TimerId* t : {&ping_timer_, &auth_timer_}) {
+    if (*t != 0) loop.CancelTimer(*t);
+    *t = 0;
+  }
+  out_.Close(/*drop_queued=*/!flush);
+  if (!flush) {
+    conn_->Close(absl::OkStatus(), /*flush_first=*/false);
+    return;
+  }
+  // Write what is queued (the final -ERR), then close; a peer that does not
+  // read cannot hold the connection open for longer than the timeout.
+  std::weak_ptr<Client> weak = weak_from_this();
+  flush_close_timer_ = loop.AddTimer(kFlushOnCloseTimeout, [weak] {
+    if (auto self = weak.lock()) {
+      self->flush_close_timer_ = 0;
+      if (self->conn_ != nullptr && self->state_ == State::kClosing) {
+        self->conn_->Close(absl::OkStatus(), /*flush_first=*/false);
+      }
+    }
+  });
+  Flush();
+}
+
+void Client::OnClosed(absl::Status reason) {
+  if (state_ == State::kOpen && Logger::Global().debug_enabled()) {
+    Logger::Global().Debug("{}Client connection closed: {}", LogPrefix(),
+                reason.ok() ? std::string("Client Closed") : std::string(reason.message()));
+  }
+  state_ = State::kClosed;
+  close_requested_.store(true);
+  RemoveAllSubscriptions();
+  io::EventLoop& loop = worker_.loop();
+  for (io::TimerId* t : {&ping_timer_, &auth_timer_, &flush_close_timer_}) {
+    if (*t != 0) loop.CancelTimer(*t);
+    *t = 0;
+  }
+  out_.Close(/*drop_queued=*/true);
+  conn_ = nullptr;
+  if (admitted_) server_.ReleaseConnection();
+  admitted_ = false;
+  worker_.RemoveClient(cid_);  // may destroy *this: nothing after it
+}
+
+// ---------------------------------------------------------------------------
+// Logging
+
+std::string Client::LogPrefix() const {
+  if (conn_ == nullptr) return fmt::format("cid:{} - ", cid_);
+  return fmt::format("{} - cid:{} - ", conn_->peer_address(), cid_);
+}
+
+void Client::Trace(std::string_view direction, std::string_view op,
+                   std::string_view args) const {
+  const int max_len = server_.options().max_traced_msg_len;
+  std::string_view shown = args;
+  bool truncated = false;
+  if (max_len > 0 && shown.size() > static_cast<size_t>(max_len)) {
+    shown = shown.substr(0, max_len);
+    truncated = true;
+  }
+  if (op.empty()) {
+    Logger::Global().Trace("{}\"{} [{}{}]\"", LogPrefix(), direction, shown,
+                truncated ? "..." : "");
+  } else if (shown.empty()) {
+    Logger::Global().Trace("{}\"{} [{}]\"", LogPrefix(), direction, op);
+  } else {
+    Logger::Global().Trace("{}\"{} [{} {}{}]\"", LogPrefix(), direction, op, shown,
+                truncated ? "..." : "");
+  }
+}
+
+}  // namespace natsd

@@ -1,0 +1,81 @@
+// natsd: the process entry point. Command line and config file exactly as
+// nats-server reads them, then the server runs until INT or TERM.
+#include <cstdio>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "server/flags.h"
+#include "server/logger.h"
+#include "server/options.h"
+#include "server/server.h"
+#include "server/signals.h"
+
+namespace {
+
+int Run(int argc, char** argv) {
+  std::vector<std::string_view> args(argv + 1, argv + argc);
+  absl::StatusOr<natsd::FlagResult> flags = natsd::ParseFlags(args);
+  if (!flags.ok()) {
+    std::fprintf(stderr, "natsd: %s\n", std::string(flags.status().message()).c_str());
+    return 1;
+  }
+  switch (flags->action) {
+    case natsd::FlagResult::Action::kBadFlag:
+      std::fprintf(stderr, "%s\n", flags->error.c_str());
+      std::fputs(std::string(natsd::UsageText()).c_str(), stdout);
+      return 0;
+    case natsd::FlagResult::Action::kHelp:
+      std::fputs(std::string(natsd::UsageText()).c_str(), stdout);
+      return 0;
+    case natsd::FlagResult::Action::kTlsHelp:
+      std::fputs(std::string(natsd::TlsHelpText()).c_str(), stdout);
+      return 0;
+    case natsd::FlagResult::Action::kVersion:
+      std::printf("%s\n", natsd::VersionText().c_str());
+      return 0;
+    case natsd::FlagResult::Action::kSignal:
+      std::fprintf(stderr, "natsd: --signal is not available in this version\n");
+      return 1;
+    case natsd::FlagResult::Action::kRun:
+      break;
+  }
+
+  std::vector<std::string> warnings;
+  absl::StatusOr<natsd::Options> opts = natsd::BuildOptions(*flags, &warnings);
+  if (!opts.ok()) {
+    std::fprintf(stderr, "natsd: %s\n", std::string(opts.status().message()).c_str());
+    return 1;
+  }
+  if (flags->check_config) {
+    std::fprintf(stderr, "natsd: configuration file %s is valid\n",
+                 opts->config_file.c_str());
+    return 0;
+  }
+
+  for (const std::string& w : warnings) std::fprintf(stderr, "natsd: %s\n", w.c_str());
+
+  natsd::Logger& log = natsd::Logger::Global();
+  if (absl::Status s = log.Configure(natsd::LoggerConfigFromOptions(*opts, "natsd"));
+      !s.ok()) {
+    std::fprintf(stderr, "natsd: %s\n", std::string(s.message()).c_str());
+    return 1;
+  }
+
+  // Before any thread exists, so that every thread inherits the mask.
+  natsd::BlockSignals();
+  natsd::Server server(*std::move(opts));
+  if (absl::Status s = server.Start(); !s.ok()) {
+    log.Error("{}", std::string(s.message()));
+    server.Shutdown();
+    return 1;
+  }
+  natsd::WaitForSignals();
+  server.Shutdown();
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) { return Run(argc, argv); }

@@ -1,0 +1,97 @@
+// Worker: one I/O thread, its event loop, and the clients it owns.
+//
+// A connection stays on the worker that adopted it for its whole life. Work
+// for another worker crosses threads only as a posted closure, and delivery
+// needs at most one post per target worker per read batch: publishers queue
+// frames straight into subscribers' Outbound buffers (any thread), and the
+// subscribers to flush are collected here and handed over at the end of the
+// batch (see OnBatchEnd).
+//
+// Thread-safety: PostFlushes(), PostAdopt() and PostShutdown() may be called
+// from any thread; everything else only on this worker's loop thread.
+#ifndef NATSD_SERVER_WORKER_H_
+#define NATSD_SERVER_WORKER_H_
+
+#include <cstdint>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/random/random.h"
+#include "absl/synchronization/mutex.h"
+#include "protocol/sublist.h"
+#include "server/io/event_loop.h"
+
+namespace natsd {
+
+class Client;
+class Server;
+
+class Worker {
+ public:
+  Worker(Server& server, int index, std::unique_ptr<io::EventLoop> loop);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  int index() const { return index_; }
+  io::EventLoop& loop() { return *loop_; }
+  // Loop thread: this thread's lock-free cache of subject matches.
+  MatchCache& match_cache() { return match_cache_; }
+  // Loop thread: a fast random number (queue group member choice).
+  uint32_t NextRandom() { return absl::Uniform<uint32_t>(rng_); }
+
+  // Starts the loop thread / waits for it to end after Shutdown.
+  void StartThread();
+  void Join();
+
+  // Any thread: the worker adopts `fd` as a new client connection.
+  void PostAdopt(int fd);
+  // Loop thread: a client closed for good; drop the worker's reference.
+  void RemoveClient(uint64_t cid);
+  // Loop thread: `client` (of any worker) has new outbound bytes; flush it
+  // at the end of this batch.
+  void ScheduleFlush(std::shared_ptr<Client> client);
+  // Any thread: flush these clients of this worker.
+  void PostFlushes(std::vector<std::shared_ptr<Client>> clients);
+  // Any thread: close every client, then stop the loop once they are gone
+  // (or after `grace`).
+  void PostShutdown(absl::Duration grace);
+
+  size_t num_clients() const {
+    return num_clients_.load(std::memory_order_relaxed);
+  }
+
+ private:
+  void Adopt(int fd);
+  void OnBatchEnd();
+  void DrainInbox();
+  void MaybeStopAfterShutdown();
+  // Every second: closes clients whose write is stuck past the deadline.
+  void SweepWriteDeadlines();
+
+  Server& server_;
+  const int index_;
+  std::unique_ptr<io::EventLoop> loop_;
+  std::thread thread_;
+  MatchCache match_cache_;
+  absl::InsecureBitGen rng_;
+
+  absl::flat_hash_map<uint64_t, std::shared_ptr<Client>> clients_;
+  std::atomic<size_t> num_clients_{0};
+  bool shutting_down_ = false;
+
+  // Clients with new outbound bytes during the current batch.
+  std::vector<std::shared_ptr<Client>> to_flush_;
+  // Per target worker, reused across batches to avoid reallocating.
+  std::vector<std::vector<std::shared_ptr<Client>>> remote_flush_;
+
+  absl::Mutex inbox_mu_;
+  std::vector<std::shared_ptr<Client>> inbox_ ABSL_GUARDED_BY(inbox_mu_);
+};
+
+}  // namespace natsd
+
+#endif  // NATSD_SERVER_WORKER_H_
