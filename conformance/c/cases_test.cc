@@ -1,0 +1,413 @@
+// libnats (nats.c 3.4.1) conformance cases: each runs against nats-server and natsd.
+#include <atomic>
+#include <chrono>
+#include <string>
+#include <thread>
+
+#include "conformance/c/differential.h"
+
+namespace {
+
+using conformance::StatusText;
+
+void SleepMs(int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
+
+// Reads up to n messages (waiting `ms` for each) as "subject:data" words.
+std::string Recv(conformance::Ctx& t, natsSubscription* sub, int n, int ms = 3000) {
+  std::string out;
+  for (int i = 0; i < n; ++i) {
+    natsMsg* m = nullptr;
+    natsStatus s = natsSubscription_NextMsg(&m, sub, ms);
+    if (s != NATS_OK) {
+      out += "[" + StatusText(s) + "]";
+      break;
+    }
+    out += std::string(natsMsg_GetSubject(m)) + ":" +
+           std::string(natsMsg_GetData(m), natsMsg_GetDataLength(m)) + " ";
+    natsMsg_Destroy(m);
+  }
+  return out;
+}
+
+natsSubscription* SubSync(conformance::Ctx& t, natsConnection* nc, const char* subj, const char* queue = nullptr) {
+  natsSubscription* sub = nullptr;
+  natsStatus s = queue ? natsConnection_QueueSubscribeSync(&sub, nc, subj, queue)
+                       : natsConnection_SubscribeSync(&sub, nc, subj);
+  t.CheckOk(s, std::string("subscribe ") + subj);
+  t.Own(sub);
+  return sub;
+}
+
+void Echo(natsConnection* nc, natsSubscription*, natsMsg* m, void*) {
+  if (natsMsg_GetReply(m)) {
+    std::string r = "re:" + std::string(natsMsg_GetData(m), natsMsg_GetDataLength(m));
+    natsConnection_PublishString(nc, natsMsg_GetReply(m), r.c_str());
+  }
+  natsMsg_Destroy(m);
+}
+
+void Count(natsConnection*, natsSubscription*, natsMsg* m, void* closure) {
+  static_cast<std::atomic<int>*>(closure)->fetch_add(1);
+  natsMsg_Destroy(m);
+}
+
+std::atomic<int>* NewCounter() { return new std::atomic<int>(0); }  // leaked: callbacks may outlive a case
+
+}  // namespace
+
+CONFORMANCE_CASE(connect_info, {}) {
+  natsConnection* nc = t.Connect();
+  t.Note("max_payload=%lld connected=%d", (long long)natsConnection_GetMaxPayload(nc),
+         natsConnection_Status(nc) == NATS_CONN_STATUS_CONNECTED);
+}
+
+CONFORMANCE_CASE(connect_max_payload_config, {.config = "max_payload: 512\n"}) {
+  natsConnection* nc = t.Connect();
+  t.Note("max_payload=%lld", (long long)natsConnection_GetMaxPayload(nc));
+  std::string big(513, 'x');
+  t.Note("publish over max: %s", StatusText(natsConnection_PublishString(nc, "x", big.c_str())).c_str());
+}
+
+CONFORMANCE_CASE(pub_sub_sync, {}) {
+  natsConnection* nc = t.Connect();
+  natsSubscription* sub = SubSync(t, nc, "foo");
+  natsConnection_PublishString(nc, "foo", "one");
+  natsConnection_PublishString(nc, "bar", "no");
+  natsConnection_PublishString(nc, "foo", "two");
+  t.Note("%s", Recv(t, sub, 3, 300).c_str());
+}
+
+CONFORMANCE_CASE(pub_sub_async_count, {}) {
+  natsConnection* sc = t.Connect();
+  auto* n = NewCounter();
+  natsSubscription* sub = nullptr;
+  t.CheckOk(natsConnection_Subscribe(&sub, sc, "cnt", Count, n), "subscribe");
+  t.Own(sub);
+  natsConnection_Flush(sc);
+  natsConnection* pc = t.Connect();
+  for (int i = 0; i < 1000; ++i) natsConnection_PublishString(pc, "cnt", "x");
+  natsConnection_Flush(pc);
+  for (int i = 0; i < 200 && n->load() < 1000; ++i) SleepMs(10);
+  t.Note("received %d", n->load());
+}
+
+CONFORMANCE_CASE(wildcard_star, {}) {
+  natsConnection* nc = t.Connect();
+  natsSubscription* sub = SubSync(t, nc, "x.*.z");
+  for (const char* s : {"x.y.z", "x.y", "x.y.z.w", "x.q.z"}) natsConnection_PublishString(nc, s, "m");
+  t.Note("%s", Recv(t, sub, 3, 300).c_str());
+}
+
+CONFORMANCE_CASE(wildcard_gt, {}) {
+  natsConnection* nc = t.Connect();
+  natsSubscription* sub = SubSync(t, nc, "x.>");
+  for (const char* s : {"x", "x.y", "x.y.z", "y.x"}) natsConnection_PublishString(nc, s, "m");
+  t.Note("%s", Recv(t, sub, 3, 300).c_str());
+}
+
+CONFORMANCE_CASE(queue_group_exactly_once, {}) {
+  natsConnection* nc = t.Connect();
+  natsSubscription* a = SubSync(t, nc, "q", "g");
+  natsSubscription* b = SubSync(t, nc, "q", "g");
+  natsSubscription* c = SubSync(t, nc, "q", "g");
+  natsSubscription* plain = SubSync(t, nc, "q");
+  for (int i = 0; i < 300; ++i) natsConnection_PublishString(nc, "q", "m");
+  natsConnection_Flush(nc);
+  SleepMs(300);
+  int pa = 0, pb = 0, pc = 0, pp = 0;
+  natsSubscription_GetPending(a, &pa, nullptr);
+  natsSubscription_GetPending(b, &pb, nullptr);
+  natsSubscription_GetPending(c, &pc, nullptr);
+  natsSubscription_GetPending(plain, &pp, nullptr);
+  t.Note("group total=%d plain=%d fair=%d", pa + pb + pc, pp, pa >= 40 && pb >= 40 && pc >= 40);
+}
+
+CONFORMANCE_CASE(request_reply, {}) {
+  natsConnection* nc = t.Connect();
+  natsSubscription* sub = nullptr;
+  t.CheckOk(natsConnection_Subscribe(&sub, nc, "svc", Echo, nullptr), "subscribe");
+  t.Own(sub);
+  for (const char* q : {"a", "b"}) {
+    natsMsg* reply = nullptr;
+    natsStatus s = natsConnection_RequestString(&reply, nc, "svc", q, 3000);
+    t.Note("%s %s", StatusText(s).c_str(),
+           reply ? std::string(natsMsg_GetData(reply), natsMsg_GetDataLength(reply)).c_str() : "");
+    natsMsg_Destroy(reply);
+  }
+}
+
+CONFORMANCE_CASE(request_reply_old_style, {}) {
+  natsOptions* o = t.Options();
+  natsOptions_UseOldRequestStyle(o, true);
+  natsConnection* nc = t.Connect(o);
+  natsConnection* srv = t.Connect();
+  natsSubscription* sub = nullptr;
+  t.CheckOk(natsConnection_Subscribe(&sub, srv, "svc.old", Echo, nullptr), "subscribe");
+  t.Own(sub);
+  natsConnection_Flush(srv);
+  natsMsg* reply = nullptr;
+  natsStatus s = natsConnection_RequestString(&reply, nc, "svc.old", "x", 3000);
+  t.Note("%s %s", StatusText(s).c_str(),
+         reply ? std::string(natsMsg_GetData(reply), natsMsg_GetDataLength(reply)).c_str() : "");
+  natsMsg_Destroy(reply);
+}
+
+CONFORMANCE_CASE(request_manual_inbox, {}) {
+  natsConnection* nc = t.Connect();
+  natsSubscription* svc = nullptr;
+  t.CheckOk(natsConnection_Subscribe(&svc, nc, "svc.m", Echo, nullptr), "subscribe");
+  t.Own(svc);
+  natsInbox* inbox = nullptr;
+  natsInbox_Create(&inbox);
+  natsSubscription* replies = SubSync(t, nc, inbox);
+  natsSubscription_AutoUnsubscribe(replies, 1);
+  natsConnection_PublishRequestString(nc, "svc.m", inbox, "hi");
+  natsMsg* m = nullptr;
+  natsStatus s = natsSubscription_NextMsg(&m, replies, 3000);
+  t.Note("%s %s", StatusText(s).c_str(), m ? std::string(natsMsg_GetData(m), natsMsg_GetDataLength(m)).c_str() : "");
+  natsMsg_Destroy(m);
+  natsInbox_Destroy(inbox);
+}
+
+CONFORMANCE_CASE(request_timeout, {}) {
+  natsConnection* nc = t.Connect();
+  SubSync(t, nc, "silent");
+  natsMsg* reply = nullptr;
+  t.Note("%s", StatusText(natsConnection_RequestString(&reply, nc, "silent", "x", 300)).c_str());
+}
+
+CONFORMANCE_CASE(no_responders, {}) {
+  natsConnection* nc = t.Connect();
+  natsMsg* reply = nullptr;
+  t.Note("%s", StatusText(natsConnection_RequestString(&reply, nc, "nobody", "x", 3000)).c_str());
+}
+
+CONFORMANCE_CASE(headers_roundtrip, {}) {
+  natsConnection* nc = t.Connect();
+  natsSubscription* sub = SubSync(t, nc, "h");
+  natsMsg* m = nullptr;
+  natsMsg_Create(&m, "h", nullptr, "body", 4);
+  natsMsgHeader_Set(m, "K1", "v1");
+  natsMsgHeader_Add(m, "K2", "a");
+  natsMsgHeader_Add(m, "K2", "b");
+  t.CheckOk(natsConnection_PublishMsg(nc, m), "publish");
+  natsMsg_Destroy(m);
+  natsMsg* got = nullptr;
+  t.CheckOk(natsSubscription_NextMsg(&got, sub, 3000), "next");
+  const char* v1 = nullptr;
+  const char** vals = nullptr;
+  int count = 0;
+  natsMsgHeader_Get(got, "K1", &v1);
+  natsMsgHeader_Values(got, "K2", &vals, &count);
+  t.Note("K1=%s K2=%d:%s,%s data=%.*s", v1 ? v1 : "?", count, count > 0 ? vals[0] : "", count > 1 ? vals[1] : "",
+         natsMsg_GetDataLength(got), natsMsg_GetData(got));
+  free(vals);
+  natsMsg_Destroy(got);
+}
+
+CONFORMANCE_CASE(echo_off, {}) {
+  natsOptions* o = t.Options();
+  natsOptions_SetNoEcho(o, true);
+  natsConnection* nc = t.Connect(o);
+  natsSubscription* sub = SubSync(t, nc, "e");
+  natsConnection_PublishString(nc, "e", "self");
+  natsConnection_Flush(nc);
+  natsConnection* other = t.Connect();
+  natsConnection_PublishString(other, "e", "other");
+  natsConnection_Flush(other);
+  t.Note("%s", Recv(t, sub, 2, 300).c_str());
+}
+
+CONFORMANCE_CASE(auto_unsubscribe, {}) {
+  natsConnection* nc = t.Connect();
+  natsSubscription* sub = SubSync(t, nc, "au");
+  natsSubscription_AutoUnsubscribe(sub, 2);
+  for (const char* d : {"1", "2", "3", "4"}) natsConnection_PublishString(nc, "au", d);
+  t.Note("%s valid=%d", Recv(t, sub, 4, 300).c_str(), natsSubscription_IsValid(sub));
+}
+
+CONFORMANCE_CASE(unsubscribe, {}) {
+  natsConnection* nc = t.Connect();
+  natsSubscription* sub = SubSync(t, nc, "un");
+  natsConnection_PublishString(nc, "un", "before");
+  t.Note("%s", Recv(t, sub, 1).c_str());
+  natsSubscription_Unsubscribe(sub);
+  natsConnection_PublishString(nc, "un", "after");
+  natsConnection_Flush(nc);
+  natsMsg* m = nullptr;
+  t.Note("after unsubscribe: %s", StatusText(natsSubscription_NextMsg(&m, sub, 200)).c_str());
+}
+
+CONFORMANCE_CASE(drain_connection, {}) {
+  natsConnection* nc = t.Connect();
+  auto* n = NewCounter();
+  natsSubscription* sub = nullptr;
+  t.CheckOk(natsConnection_Subscribe(&sub, nc, "dr", Count, n), "subscribe");
+  t.Own(sub);
+  natsConnection* pc = t.Connect();
+  natsConnection_Flush(nc);
+  for (int i = 0; i < 200; ++i) natsConnection_PublishString(pc, "dr", "x");
+  natsConnection_Flush(pc);
+  SleepMs(100);
+  t.CheckOk(natsConnection_DrainTimeout(nc, 5000), "drain");
+  for (int i = 0; i < 300 && !natsConnection_IsClosed(nc); ++i) SleepMs(10);
+  t.Note("processed %d closed=%d", n->load(), natsConnection_IsClosed(nc));
+}
+
+CONFORMANCE_CASE(drain_subscription, {}) {
+  natsConnection* nc = t.Connect();
+  auto* n = NewCounter();
+  natsSubscription* sub = nullptr;
+  t.CheckOk(natsConnection_Subscribe(&sub, nc, "ds", Count, n), "subscribe");
+  t.Own(sub);
+  natsConnection_Flush(nc);
+  natsConnection* pc = t.Connect();
+  for (int i = 0; i < 100; ++i) natsConnection_PublishString(pc, "ds", "x");
+  natsConnection_Flush(pc);
+  SleepMs(100);
+  t.CheckOk(natsSubscription_Drain(sub), "drain");
+  t.Note("wait: %s processed %d", StatusText(natsSubscription_WaitForDrainCompletion(sub, 5000)).c_str(), n->load());
+}
+
+CONFORMANCE_CASE(flush_and_rtt, {}) {
+  natsConnection* nc = t.Connect();
+  int64_t rtt = 0;
+  t.Note("flush=%s rtt=%s", StatusText(natsConnection_FlushTimeout(nc, 3000)).c_str(),
+         StatusText(natsConnection_GetRTT(nc, &rtt)).c_str());
+}
+
+CONFORMANCE_CASE(large_payload_max, {}) {
+  natsConnection* nc = t.Connect();
+  natsSubscription* sub = SubSync(t, nc, "big");
+  std::string data(natsConnection_GetMaxPayload(nc), '\0');
+  for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>(i * 13);
+  t.CheckOk(natsConnection_Publish(nc, "big", data.data(), data.size()), "publish");
+  natsMsg* m = nullptr;
+  t.CheckOk(natsSubscription_NextMsg(&m, sub, 3000), "next");
+  t.Note("len=%d intact=%d", natsMsg_GetDataLength(m),
+         std::string(natsMsg_GetData(m), natsMsg_GetDataLength(m)) == data);
+  natsMsg_Destroy(m);
+  data.push_back('x');
+  t.Note("over max: %s", StatusText(natsConnection_Publish(nc, "big", data.data(), data.size())).c_str());
+}
+
+CONFORMANCE_CASE(auth_user_pass, {.flags = {"--user", "carol", "--pass", "pw"}}) {
+  natsOptions* o = t.Options();
+  natsOptions_SetUserInfo(o, "carol", "pw");
+  t.Note("right: %s", t.TryConnect(o).c_str());
+  natsOptions* w = t.Options();
+  natsOptions_SetUserInfo(w, "carol", "bad");
+  t.Note("wrong: %s", t.TryConnect(w).c_str());
+  t.Note("none: %s", t.TryConnect().c_str());
+}
+
+CONFORMANCE_CASE(auth_token, {.flags = {"--auth", "tkn"}}) {
+  natsOptions* o = t.Options();
+  natsOptions_SetToken(o, "tkn");
+  t.Note("right: %s", t.TryConnect(o).c_str());
+  natsOptions* w = t.Options();
+  natsOptions_SetToken(w, "bad");
+  t.Note("wrong: %s", t.TryConnect(w).c_str());
+}
+
+CONFORMANCE_CASE(max_connections, {.config = "max_connections: 1\n"}) {
+  // Retry the first connection while the harness's readiness probe is being reaped.
+  for (int i = 0;; ++i) {
+    try {
+      t.Connect();
+      break;
+    } catch (const conformance::CheckFailed&) {
+      if (i == 30) throw;
+      SleepMs(100);
+    }
+  }
+  t.Note("second: %s", t.TryConnect() == "OK" ? "accepted" : "refused");
+}
+
+CONFORMANCE_CASE(max_subscriptions, {.config = "max_subscriptions: 1\n"}) {
+  natsConnection* nc = t.Connect();
+  SubSync(t, nc, "a");
+  SubSync(t, nc, "b");
+  natsConnection_Flush(nc);
+  SleepMs(200);
+  const char* text = nullptr;
+  natsStatus s = natsConnection_GetLastError(nc, &text);
+  t.Note("last error: %s %s", StatusText(s).c_str(), text ? text : "");
+}
+
+CONFORMANCE_CASE(pedantic_bad_publish_subject, {}) {
+  natsOptions* o = t.Options();
+  natsOptions_SetPedantic(o, true);
+  natsConnection* nc = t.Connect(o);
+  natsConnection_PublishString(nc, "bad.>", "x");
+  natsConnection_Flush(nc);
+  SleepMs(200);
+  const char* text = nullptr;
+  natsStatus s = natsConnection_GetLastError(nc, &text);
+  t.Note("last error: %s %s", StatusText(s).c_str(), text ? text : "");
+}
+
+CONFORMANCE_CASE(verbose_connection, {}) {
+  natsOptions* o = t.Options();
+  natsOptions_SetVerbose(o, true);
+  natsConnection* nc = t.Connect(o);
+  natsSubscription* sub = SubSync(t, nc, "vb");
+  natsConnection_PublishString(nc, "vb", "x");
+  t.Note("%s flush=%s", Recv(t, sub, 1).c_str(), StatusText(natsConnection_Flush(nc)).c_str());
+}
+
+CONFORMANCE_CASE(reconnect_after_restart, {}) {
+  natsOptions* o = t.Options();
+  natsOptions_SetReconnectWait(o, 100);
+  natsOptions_SetMaxReconnect(o, 100);
+  natsConnection* nc = t.Connect(o);
+  natsSubscription* sub = SubSync(t, nc, "rc");
+  natsConnection_Flush(nc);
+  t.Check(t.Restart(), "restart");
+  for (int i = 0; i < 200 && natsConnection_Status(nc) != NATS_CONN_STATUS_CONNECTED; ++i) SleepMs(50);
+  SleepMs(100);
+  for (int i = 0; i < 200 && natsConnection_Status(nc) != NATS_CONN_STATUS_CONNECTED; ++i) SleepMs(50);
+  natsConnection_PublishString(nc, "rc", "after");
+  natsConnection_Flush(nc);
+  t.Note("%s", Recv(t, sub, 1, 5000).c_str());
+  natsStatistics* st = nullptr;
+  natsStatistics_Create(&st);
+  natsConnection_GetStats(nc, st);
+  uint64_t reconnects = 0;
+  natsStatistics_GetCounts(st, nullptr, nullptr, nullptr, nullptr, &reconnects);
+  natsStatistics_Destroy(st);
+  t.Note("reconnects=%llu", (unsigned long long)reconnects);
+}
+
+CONFORMANCE_CASE(stats_counts, {}) {
+  natsConnection* nc = t.Connect();
+  natsSubscription* sub = SubSync(t, nc, "st");
+  for (int i = 0; i < 10; ++i) natsConnection_PublishString(nc, "st", "12345");
+  Recv(t, sub, 10);
+  natsStatistics* st = nullptr;
+  natsStatistics_Create(&st);
+  natsConnection_GetStats(nc, st);
+  uint64_t im = 0, ib = 0, om = 0, ob = 0;
+  natsStatistics_GetCounts(st, &im, &ib, &om, &ob, nullptr);
+  natsStatistics_Destroy(st);
+  t.Note("in=%llu/%llu out=%llu/%llu", (unsigned long long)im, (unsigned long long)ib, (unsigned long long)om,
+         (unsigned long long)ob);
+}
+
+CONFORMANCE_CASE(server_pings_answered, {.config = "ping_interval: \"100ms\"\nping_max: 2\n"}) {
+  natsConnection* nc = t.Connect();
+  SleepMs(700);
+  t.Note("connected=%d", natsConnection_Status(nc) == NATS_CONN_STATUS_CONNECTED);
+}
+
+CONFORMANCE_CASE(slow_consumer_client_side, {}) {
+  natsConnection* nc = t.Connect();
+  natsSubscription* sub = SubSync(t, nc, "slow");
+  natsSubscription_SetPendingLimits(sub, 5, 1024 * 1024);
+  for (int i = 0; i < 20; ++i) natsConnection_PublishString(nc, "slow", "x");
+  natsConnection_Flush(nc);
+  SleepMs(100);
+  int64_t dropped = 0;
+  natsSubscription_GetDropped(sub, &dropped);
+  t.Note("dropped=%lld", (long long)dropped);
+}

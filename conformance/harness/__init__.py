@@ -1,0 +1,1 @@
+"""Differential conformance harness: runs each case against natsd and nats-server."""

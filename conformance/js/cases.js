@@ -1,0 +1,255 @@
+// nats.js conformance cases. reg(name, async (t) => {...}, {flags, config, timeout}).
+"use strict";
+module.exports = (reg, { sc, sleep, take, errText, attempt, nats }) => {
+  const { headers, Empty } = nats;
+
+  reg("connect_info", async (t) => {
+    const nc = await t.connect();
+    const i = nc.info;
+    t.obs("proto", i.proto, "headers", i.headers, "max_payload", i.max_payload, "auth", !!i.auth_required);
+    t.obs("keys", Object.keys(i).sort().join(","));
+  });
+  reg("connect_max_payload_config", async (t) => {
+    const nc = await t.connect();
+    t.obs("max_payload", nc.info.max_payload);
+    t.obs("publish over max:", await attempt(async () => nc.publish("x", new Uint8Array(2049))));
+  }, { config: "max_payload: 2048\n" });
+  reg("pub_sub", async (t) => {
+    const nc = await t.connect();
+    const sub = nc.subscribe("foo");
+    nc.publish("foo", sc.encode("a"));
+    nc.publish("bar", sc.encode("no"));
+    nc.publish("foo", sc.encode("b"));
+    t.obs((await take(sub, 2)).join(" "));
+  });
+  reg("pub_sub_callback_count", async (t) => {
+    const nc = await t.connect();
+    let n = 0;
+    nc.subscribe("cb", { callback: () => { n++; } });
+    await nc.flush();
+    const pub = await t.connect();
+    for (let i = 0; i < 1000; i++) pub.publish("cb", sc.encode(String(i)));
+    await pub.flush();
+    for (let i = 0; i < 100 && n < 1000; i++) await sleep(20);
+    t.obs("received", n);
+  });
+  reg("wildcard_star", async (t) => {
+    const nc = await t.connect();
+    const sub = nc.subscribe("a.*");
+    for (const s of ["a", "a.b", "a.b.c", "a.c"]) nc.publish(s, sc.encode("x"));
+    t.obs((await take(sub, 2)).join(" "));
+  });
+  reg("wildcard_gt", async (t) => {
+    const nc = await t.connect();
+    const sub = nc.subscribe("a.>");
+    for (const s of ["a", "a.b", "a.b.c", "b"]) nc.publish(s, sc.encode("x"));
+    t.obs((await take(sub, 2)).join(" "));
+  });
+  reg("queue_exactly_once_even", async (t) => {
+    const counts = [0, 0, 0];
+    for (let i = 0; i < 3; i++) {
+      const nc = await t.connect();
+      nc.subscribe("jobs", { queue: "q", callback: () => { counts[i]++; } });
+      await nc.flush();
+    }
+    const pub = await t.connect();
+    for (let i = 0; i < 300; i++) pub.publish("jobs", Empty);
+    await pub.flush();
+    for (let i = 0; i < 100 && counts.reduce((a, b) => a + b) < 300; i++) await sleep(20);
+    await sleep(200);
+    t.obs("total", counts.reduce((a, b) => a + b), "fair", counts.every((c) => c >= 40));
+  });
+  reg("request_reply_mux", async (t) => {
+    const nc = await t.connect();
+    nc.subscribe("svc", { callback: (_e, m) => m.respond(sc.encode("re:" + sc.decode(m.data))) });
+    for (const x of ["1", "2"]) t.obs(sc.decode((await nc.request("svc", sc.encode(x), { timeout: 3000 })).data));
+  });
+  reg("request_reply_no_mux", async (t) => {
+    const nc = await t.connect();
+    nc.subscribe("svc2", { callback: (_e, m) => m.respond(sc.encode("nomux")) });
+    await nc.flush();
+    const r = await nc.request("svc2", Empty, { timeout: 3000, noMux: true });
+    t.obs(sc.decode(r.data));
+  });
+  reg("request_many_parallel", async (t) => {
+    const nc = await t.connect();
+    nc.subscribe("par", { callback: (_e, m) => m.respond(m.data) });
+    await nc.flush();
+    const rs = await Promise.all([...Array(40).keys()].map((i) =>
+      nc.request("par", sc.encode(String(i)), { timeout: 3000 }).then((m) => sc.decode(m.data) === String(i))));
+    t.obs("correct", rs.filter(Boolean).length);
+  });
+  reg("request_timeout", async (t) => {
+    const nc = await t.connect();
+    nc.subscribe("silent");
+    await nc.flush();
+    t.obs(await attempt(() => nc.request("silent", Empty, { timeout: 300 })));
+  });
+  reg("no_responders", async (t) => {
+    const nc = await t.connect();
+    t.obs(await attempt(() => nc.request("nobody", Empty, { timeout: 3000 })));
+    t.obs(await attempt(() => nc.request("nobody", Empty, { timeout: 3000, noMux: true })));
+  });
+  reg("headers_roundtrip", async (t) => {
+    const nc = await t.connect();
+    const sub = nc.subscribe("h");
+    const h = headers();
+    h.set("X-A", "1");
+    h.append("X-B", "x");
+    h.append("X-B", "y");
+    nc.publish("h", sc.encode("body"), { headers: h });
+    for await (const m of sub) {
+      t.obs("A", m.headers.get("X-A"), "B", m.headers.values("X-B").join("|"), "data", sc.decode(m.data));
+      break;
+    }
+  });
+  reg("headers_status_code_header", async (t) => {
+    const nc = await t.connect();
+    const sub = nc.subscribe("hs");
+    const h = headers(503, "Custom");
+    nc.publish("hs", Empty, { headers: h });
+    for await (const m of sub) {
+      t.obs("code", m.headers.code, "desc", m.headers.description, "hasError", m.headers.hasError);
+      break;
+    }
+  });
+  reg("echo_off", async (t) => {
+    const nc = await t.connect({ noEcho: true });
+    const sub = nc.subscribe("e");
+    nc.publish("e", sc.encode("self"));
+    await nc.flush();
+    const other = await t.connect();
+    other.publish("e", sc.encode("other"));
+    await other.flush();
+    t.obs((await take(sub, 2, 500)).join(" "));
+  });
+  reg("auto_unsubscribe_max", async (t) => {
+    const nc = await t.connect();
+    const sub = nc.subscribe("m", { max: 2 });
+    for (let i = 0; i < 5; i++) nc.publish("m", sc.encode(String(i)));
+    t.obs((await take(sub, 5, 500)).join(" "), "closed", sub.isClosed());
+  });
+  reg("unsubscribe_later_max", async (t) => {
+    const nc = await t.connect();
+    const sub = nc.subscribe("um");
+    sub.unsubscribe(3);
+    for (let i = 0; i < 5; i++) nc.publish("um", sc.encode(String(i)));
+    t.obs((await take(sub, 5, 500)).join(" "));
+  });
+  reg("drain_connection", async (t) => {
+    const nc = await t.connect();
+    let n = 0;
+    nc.subscribe("d", { callback: () => { n++; } });
+    const pub = await t.connect();
+    await nc.flush();
+    for (let i = 0; i < 200; i++) pub.publish("d", Empty);
+    await pub.flush();
+    await sleep(100);
+    await nc.drain();
+    t.obs("processed", n, "closed", nc.isClosed());
+  });
+  reg("drain_subscription", async (t) => {
+    const nc = await t.connect();
+    let n = 0;
+    const sub = nc.subscribe("ds", { callback: () => { n++; } });
+    for (let i = 0; i < 100; i++) nc.publish("ds", Empty);
+    await nc.flush();
+    await sub.drain();
+    t.obs("processed", n, "closed", sub.isClosed());
+  });
+  reg("flush_and_rtt", async (t) => {
+    const nc = await t.connect();
+    t.obs("flush", await attempt(() => nc.flush()), "rtt", await attempt(() => nc.rtt()));
+  });
+  reg("large_payload_max", async (t) => {
+    const nc = await t.connect();
+    const sub = nc.subscribe("big");
+    const data = new Uint8Array(nc.info.max_payload).map((_, i) => i % 251);
+    nc.publish("big", data);
+    for await (const m of sub) {
+      t.obs("len", m.data.length, "intact", Buffer.compare(Buffer.from(m.data), Buffer.from(data)) === 0);
+      break;
+    }
+    t.obs("over max:", await attempt(async () => nc.publish("big", new Uint8Array(data.length + 1))));
+  });
+  reg("reconnect_after_restart", async (t) => {
+    const nc = await t.connect({ reconnectTimeWait: 100, maxReconnectAttempts: -1 });
+    const sub = nc.subscribe("rc");
+    await nc.flush();
+    const events = [];
+    (async () => { for await (const s of nc.status()) events.push(s.type); })();
+    await t.control("restart");
+    for (let i = 0; i < 200 && !events.includes("reconnect"); i++) await sleep(50);
+    t.obs("reconnected", events.includes("reconnect"));
+    nc.publish("rc", sc.encode("after"));
+    t.obs((await take(sub, 1)).join(" "));
+  }, { timeout: 40 });
+  reg("auth_user_pass", async (t) => {
+    const nc = await t.connect({ user: "bob", pass: "pw" });
+    t.obs("ok", await attempt(() => nc.flush()));
+    t.obs("wrong", await attempt(() => t.connect({ user: "bob", pass: "nope" })));
+    t.obs("none", await attempt(() => t.connect()));
+  }, { flags: ["--user", "bob", "--pass", "pw"] });
+  reg("auth_token", async (t) => {
+    const nc = await t.connect({ token: "tk" });
+    t.obs("ok", await attempt(() => nc.flush()));
+    t.obs("bad", await attempt(() => t.connect({ token: "x" })));
+  }, { flags: ["--auth", "tk"] });
+  reg("max_connections", async (t) => {
+    for (let i = 0; i < 30; i++) {  // the harness's readiness probe may still be counted
+      try { await t.connect({ timeout: 1000 }); break; } catch (e) { await sleep(100); }
+    }
+    t.obs("second", await attempt(() => t.connect({ maxReconnectAttempts: 0, timeout: 2000 })));
+  }, { config: "max_connections: 1\n" });
+  reg("max_subscriptions", async (t) => {
+    const nc = await t.connect();
+    const events = [];
+    (async () => { for await (const s of nc.status()) events.push(`${s.type}:${s.data}`); })();
+    nc.subscribe("a"); nc.subscribe("b"); nc.subscribe("c");
+    await nc.flush().catch(() => {});
+    await sleep(300);
+    t.obs("events", events.join(" "), "isClosed", nc.isClosed());
+  }, { config: "max_subscriptions: 2\n" });
+  reg("verbose_connection", async (t) => {
+    const nc = await t.connect({ verbose: true });
+    const sub = nc.subscribe("v");
+    nc.publish("v", sc.encode("x"));
+    t.obs((await take(sub, 1)).join(" "), await attempt(() => nc.flush()));
+  });
+  reg("pedantic_bad_subject", async (t) => {
+    const nc = await t.connect({ pedantic: true });
+    const events = [];
+    (async () => { for await (const s of nc.status()) events.push(`${s.type}:${s.data}`); })();
+    nc.publish("bad.*", Empty);
+    await nc.flush().catch(() => {});
+    await sleep(300);
+    t.obs("events", events.join(" "), "isClosed", nc.isClosed());
+  });
+  reg("server_pings_answered", async (t) => {
+    const nc = await t.connect();
+    await sleep(700);
+    t.obs("closed", nc.isClosed(), await attempt(() => nc.flush()));
+  }, { config: 'ping_interval: "100ms"\nping_max: 2\n' });
+  reg("client_pings", async (t) => {
+    const nc = await t.connect({ pingInterval: 50, maxPingOut: 2 });
+    await sleep(500);
+    t.obs("closed", nc.isClosed());
+  });
+  reg("stats", async (t) => {
+    const nc = await t.connect();
+    const sub = nc.subscribe("st");
+    for (let i = 0; i < 10; i++) nc.publish("st", sc.encode("abcde"));
+    await take(sub, 10);
+    const s = nc.stats();
+    t.obs("in", s.inMsgs, s.inBytes, "out", s.outMsgs, s.outBytes);
+  });
+  reg("inbox_subscription_old_style", async (t) => {
+    const nc = await t.connect();
+    const inbox = nats.createInbox();
+    const replies = nc.subscribe(inbox, { max: 1 });
+    nc.subscribe("old", { callback: (_e, m) => m.respond(sc.encode("pong")) });
+    await nc.flush();
+    nc.publish("old", sc.encode("ping"), { reply: inbox });
+    t.obs((await take(replies, 1)).map((s) => s.split(":")[1]).join(" "));
+  });
+};
