@@ -1,0 +1,98 @@
+// Authenticator: who may connect, and as whom — nats-server 2.9.10's client
+// authentication, built once from Options.
+//
+// Methods, in the order the reference tries them for a CONNECT:
+//   1. NKEY users (`users = [{nkey: "U..."}]`): the client signs the nonce
+//      the server sent in INFO; CONNECT carries `nkey` and `sig`.
+//   2. Users (`users = [{user, password}]`), with `no_auth_user` standing in
+//      for a client that sends no user, password or token.
+//   3. A token (`--auth`, `authorization { token }`).
+//   4. A single user (`--user/--pass`, `authorization { user, password }`).
+// Passwords and tokens may be bcrypt hashes ("$2a$", "$2b$", ...). Users
+// carry their compiled permissions (their own, else `default_permissions`).
+//
+//   absl::StatusOr<std::unique_ptr<Authenticator>> auth = Authenticator::Create(opts);
+//   std::string nonce = (*auth)->nonce_required() ? NewNonce() : "";
+//   std::optional<AuthenticatedUser> user = (*auth)->Authenticate(connect, nonce);
+//   if (!user) ... -ERR 'Authorization Violation', close
+//
+// Thread-safety: immutable after Create; Authenticate may be called from any
+// thread concurrently. Note that a bcrypt check costs tens of milliseconds
+// of the calling thread.
+#ifndef NATSD_SERVER_AUTH_H_
+#define NATSD_SERVER_AUTH_H_
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/statusor.h"
+#include "protocol/connect.h"
+#include "server/options.h"
+#include "server/permissions.h"
+
+namespace natsd {
+
+struct AuthenticatedUser {
+  std::string name;  // the user name or public nkey; empty for token/no auth
+  // Null: everything is allowed.
+  std::shared_ptr<const Permissions> permissions;
+};
+
+class Authenticator {
+ public:
+  // Validates and compiles the authorization options. Errors are the
+  // reference's start-up errors (bad permissions, a non-user nkey, an
+  // unknown no_auth_user or connection type).
+  static absl::StatusOr<std::unique_ptr<Authenticator>> Create(const Options& opts);
+
+  // Whether clients must authenticate (INFO auth_required).
+  bool auth_required() const { return auth_required_; }
+  // What INFO says: like the reference, a no_auth_user makes credentials
+  // optional, so INFO does not ask for them (CONNECT is still required).
+  bool advertise_auth_required() const { return auth_required_ && no_auth_user_.empty(); }
+  // Whether INFO carries a nonce: only when NKEY users are configured.
+  bool nonce_required() const { return !nkeys_.empty(); }
+  // Whether plain-text passwords are configured (the reference warns).
+  bool has_plaintext_passwords() const { return plaintext_passwords_; }
+
+  // Checks a client's CONNECT; `nonce` is what its INFO carried. nullopt:
+  // Authorization Violation.
+  std::optional<AuthenticatedUser> Authenticate(const ConnectOptions& connect,
+                                                std::string_view nonce) const;
+
+ private:
+  struct User {
+    std::string password;  // plain or bcrypt
+    std::shared_ptr<const Permissions> permissions;
+    // Upper-cased; empty: any. Clients are "STANDARD".
+    absl::flat_hash_set<std::string> connection_types;
+  };
+
+  Authenticator() = default;
+  static bool ConnectionTypeAllowed(const User& user);
+
+  bool auth_required_ = false;
+  bool plaintext_passwords_ = false;
+  std::string token_;
+  std::string username_;
+  std::string password_;
+  std::string no_auth_user_;
+  absl::flat_hash_map<std::string, User> users_;  // by user name
+  absl::flat_hash_map<std::string, User> nkeys_;  // by public key
+};
+
+// Whether `stored` is a bcrypt hash ("$2a$10$...", as the reference tests:
+// $2 then a, b, x or y, $, two digits, $).
+bool IsBcrypt(std::string_view stored);
+// The reference's comparePasswords: a bcrypt check when `stored` is a
+// bcrypt hash, else a constant-time comparison.
+bool ComparePasswords(std::string_view stored, std::string_view given);
+
+}  // namespace natsd
+
+#endif  // NATSD_SERVER_AUTH_H_
