@@ -46,6 +46,9 @@ class EpollConnection final : public Connection {
 
   void Write(std::span<const iovec> iov) override;
   bool write_in_flight() const override { return writing_; }
+  void PauseReading() override;
+  void ResumeReading() override;
+  bool reading_paused() const override { return paused_; }
   void Close(absl::Status reason, bool flush_first) override;
   int fd() const override { return fd_; }
   const std::string& peer_address() const override { return peer_.address; }
@@ -68,6 +71,9 @@ class EpollConnection final : public Connection {
   const int fd_;
   State state_ = State::kOpen;
   bool writing_ = false;   // from Write() until OnWriteDone
+  // PauseReading(): EPOLLIN is out of the interest set, so unread bytes stay
+  // in the kernel (nothing is ever read ahead into a buffer of ours).
+  bool paused_ = false;
   bool want_out_ = false;  // the socket buffer was full: EPOLLOUT is in the interest set
   bool dirty_ = false;     // listed in EpollLoop::dirty_
   TimerId flush_timer_ = 0;
@@ -145,6 +151,20 @@ void EpollConnection::Write(std::span<const iovec> iov) {
   writing_ = true;
   write_.Start(iov);
   loop_->MarkDirty(this);
+}
+
+void EpollConnection::PauseReading() {
+  if (state_ != State::kOpen || paused_) return;
+  paused_ = true;
+  loop_->UpdateInterest(this);
+}
+
+void EpollConnection::ResumeReading() {
+  if (state_ != State::kOpen || !paused_) return;
+  paused_ = false;
+  // Level-triggered: bytes that arrived meanwhile are reported by the next
+  // epoll_wait.
+  loop_->UpdateInterest(this);
 }
 
 void EpollConnection::Close(absl::Status reason, bool flush_first) {
@@ -230,8 +250,12 @@ void EpollLoop::HandleEvent(const epoll_event& ev) {
   switch (static_cast<Kind>(ev.data.u64 & kKindMask)) {
     case kKindConn: {
       auto* c = static_cast<EpollConnection*>(p);
+      // An event of this batch may predate a PauseReading(). Hang-ups and
+      // errors are reported whatever the interest set, so a paused
+      // connection that has one is read to its end rather than reported
+      // again by every wait.
       if (c->state_ == EpollConnection::State::kOpen &&
-          (ev.events & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
+          ((ev.events & EPOLLIN && !c->paused_) || (ev.events & (EPOLLHUP | EPOLLERR)))) {
         ReadSome(c);
       }
       // An error or hang-up also ends a blocked write (sendmsg reports it).
@@ -289,7 +313,8 @@ void EpollLoop::MarkDirty(EpollConnection* c) {
 
 void EpollLoop::UpdateInterest(EpollConnection* c) {
   epoll_event ev{};
-  ev.events = (c->state_ == EpollConnection::State::kOpen ? uint32_t{EPOLLIN} : 0u) |
+  const bool reading = c->state_ == EpollConnection::State::kOpen && !c->paused_;
+  ev.events = (reading ? uint32_t{EPOLLIN} : 0u) |
               (c->want_out_ ? uint32_t{EPOLLOUT} : 0u);
   ev.data.u64 = EventData(c, kKindConn);
   epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, c->fd_, &ev);
@@ -319,6 +344,9 @@ void EpollLoop::ReadSome(EpollConnection* c) {
       if (c->state_ != EpollConnection::State::kOpen || static_cast<size_t>(n) < kReadBufSize) {
         return;
       }
+      // Paused by that OnRead: the rest stays in the kernel (unless the
+      // peer hung up, see HandleEvent).
+      if (c->paused_) return;
     } else if (n == 0) {
       c->Close(absl::OkStatus(), /*flush_first=*/false);  // the peer closed
       return;

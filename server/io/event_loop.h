@@ -49,7 +49,8 @@ class ConnectionHandler {
  public:
   virtual ~ConnectionHandler() = default;
   // Bytes arrived. `data` is valid only during the call (it points into a
-  // per-loop or kernel-provided buffer). Not called after Close().
+  // per-loop or kernel-provided buffer). Not called after Close(), nor while
+  // reading is paused (Connection::PauseReading).
   virtual void OnRead(std::string_view data) = 0;
   // The Write() in flight has completed: all bytes written (status OK), or
   // failed. Not called after Close(): OnClosed then reports that the loop no
@@ -75,6 +76,20 @@ class Connection {
   virtual void Write(std::span<const iovec> iov) = 0;
   // True from Write() until its OnWriteDone.
   virtual bool write_in_flight() const = 0;
+  // Stops calling OnRead until ResumeReading(), so that what the peer sends
+  // backs up in the kernel's socket buffers and, through TCP flow control,
+  // in the peer (back-pressure on a fast producer). Writes and Close() work
+  // as usual while paused. Bytes the loop had already taken from the kernel
+  // when the pause took effect are kept, in order, and delivered after the
+  // resume, before anything read later. On epoll, a connection that reports
+  // a hang-up or error is still read to its end while paused: the loop
+  // cannot wait for its readiness to clear. Ignored once Close() was
+  // called; repeated calls are no-ops.
+  virtual void PauseReading() = 0;
+  // Undoes PauseReading(): held bytes are delivered, in order, in the next
+  // batch (never from inside this call), then reading continues.
+  virtual void ResumeReading() = 0;
+  virtual bool reading_paused() const = 0;
   // Begins closing: stops reading, cancels pending operations and shuts the
   // socket down; OnClosed follows (later, never from inside this call). With
   // `flush_first`, a write in flight is allowed to finish (bounded by

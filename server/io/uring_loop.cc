@@ -9,6 +9,8 @@
 
 #include <cerrno>
 #include <memory>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "absl/container/flat_hash_set.h"
@@ -65,6 +67,9 @@ class UringConnection final : public Connection {
 
   void Write(std::span<const iovec> iov) override;
   bool write_in_flight() const override { return writing_; }
+  void PauseReading() override;
+  void ResumeReading() override;
+  bool reading_paused() const override { return paused_; }
   void Close(absl::Status reason, bool flush_first) override;
   int fd() const override { return fd_; }
   const std::string& peer_address() const override { return peer_.address; }
@@ -89,6 +94,15 @@ class UringConnection final : public Connection {
   State state_ = State::kOpen;
   bool recv_armed_ = false;   // a multishot recv is in the kernel
   bool recv_wanted_ = true;   // arm a recv at the end of the batch
+  // PauseReading(): the multishot recv is cancelled and not re-armed. Its
+  // completions that were already on their way are copied to held_, as are
+  // any that follow while held_ is non-empty, so bytes keep their order.
+  bool paused_ = false;
+  bool resume_listed_ = false;  // listed in UringLoop::resumed_
+  std::string held_;
+  // How the recv ended while paused (EOF or an error), acted on after held_
+  // has been delivered.
+  std::optional<absl::Status> held_end_;
   bool writing_ = false;      // from Write() until OnWriteDone
   bool write_armed_ = false;  // a sendmsg is in the kernel
   bool dirty_ = false;        // listed in UringLoop::dirty_
@@ -143,6 +157,10 @@ class UringLoop final : public LoopBase {
   void PrepCancel(uint64_t user_data);
   void MarkDirty(UringConnection* c);
   void MarkClosedIfIdle(UringConnection* c);
+  void ListResumed(UringConnection* c);
+  void UnlistResumed(UringConnection* c);
+  // Hands resumed connections their held bytes, then lets them read again.
+  void DeliverHeld();
 
   // Prepares the SQEs the batch asked for and releases finished connections,
   // until neither has work left (handlers called here may create more).
@@ -173,6 +191,9 @@ class UringLoop final : public LoopBase {
   std::vector<UringConnection*> dirty_;  // need SQEs at the end of the batch
   std::vector<UringConnection*> dirty_batch_;
   std::vector<UringConnection*> closed_;  // kClosing with nothing in the kernel
+  // Resumed with held bytes or a held EOF/error: DeliverHeld() at the start
+  // of the next batch, which therefore must not wait.
+  std::vector<UringConnection*> resumed_;
   std::vector<std::unique_ptr<Listener>> listeners_;
 };
 
@@ -185,6 +206,27 @@ void UringConnection::Write(std::span<const iovec> iov) {
   writing_ = true;
   write_.Start(iov);
   loop_->MarkDirty(this);
+}
+
+void UringConnection::PauseReading() {
+  if (state_ != State::kOpen || paused_) return;
+  paused_ = true;
+  recv_wanted_ = false;
+  if (recv_armed_) loop_->PrepCancel(UserData(this, kTagRecv));
+}
+
+void UringConnection::ResumeReading() {
+  if (state_ != State::kOpen || !paused_) return;
+  paused_ = false;
+  if (!held_.empty() || held_end_.has_value()) {
+    // Delivered at the start of the next batch (handlers are never called
+    // from inside a Connection method); the recv is re-armed after that.
+    loop_->ListResumed(this);
+  } else if (!recv_armed_) {
+    // Otherwise the cancelled recv's last completion re-arms it.
+    recv_wanted_ = true;
+    loop_->MarkDirty(this);
+  }
 }
 
 void UringConnection::Close(absl::Status reason, bool flush_first) {
@@ -205,6 +247,9 @@ void UringConnection::Close(absl::Status reason, bool flush_first) {
 void UringConnection::Shutdown() {
   if (state_ == State::kClosing) return;
   state_ = State::kClosing;
+  held_.clear();
+  held_end_.reset();
+  loop_->UnlistResumed(this);
   if (flush_timer_ != 0) {
     loop_->CancelTimer(flush_timer_);
     flush_timer_ = 0;
@@ -310,18 +355,20 @@ void UringLoop::Run() {
   while (!stop_requested()) {
     const std::optional<absl::Duration> timeout = WaitTimeout();
     __kernel_timespec ts{};
-    if (timeout.has_value()) {
+    const bool poll_only = !resumed_.empty();
+    if (timeout.has_value() && !poll_only) {
       const int64_t ns = absl::ToInt64Nanoseconds(*timeout);
       ts.tv_sec = ns / 1'000'000'000;
       ts.tv_nsec = ns % 1'000'000'000;
     }
     io_uring_cqe* cqe = nullptr;
-    const int rc = io_uring_submit_and_wait_timeout(&ring_, &cqe, 1,
-                                                    timeout.has_value() ? &ts : nullptr, nullptr);
+    const int rc = io_uring_submit_and_wait_timeout(
+        &ring_, &cqe, 1, timeout.has_value() || poll_only ? &ts : nullptr, nullptr);
     if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) {
       Die(absl::StrCat("io_uring_submit_and_wait_timeout: ", strerror(-rc)).c_str());
     }
     UpdateNow();
+    DeliverHeld();
     Dispatch();
     FinishBatch();
     SubmitPendingAndFinalize();
@@ -369,7 +416,8 @@ void UringLoop::SubmitPending() {
   dirty_batch_.swap(dirty_);
   for (UringConnection* c : dirty_batch_) {
     c->dirty_ = false;
-    if (c->state_ == UringConnection::State::kOpen && c->recv_wanted_ && !c->recv_armed_) {
+    if (c->state_ == UringConnection::State::kOpen && c->recv_wanted_ && !c->paused_ &&
+        !c->recv_armed_) {
       io_uring_sqe* sqe = GetSqe();
       io_uring_prep_recv_multishot(sqe, c->fd_, nullptr, 0, 0);
       sqe->flags |= IOSQE_BUFFER_SELECT;
@@ -454,6 +502,46 @@ void UringLoop::MarkDirty(UringConnection* c) {
   dirty_.push_back(c);
 }
 
+void UringLoop::ListResumed(UringConnection* c) {
+  if (c->resume_listed_) return;
+  c->resume_listed_ = true;
+  resumed_.push_back(c);
+}
+
+void UringLoop::UnlistResumed(UringConnection* c) {
+  if (!c->resume_listed_) return;
+  c->resume_listed_ = false;
+  std::erase(resumed_, c);
+}
+
+void UringLoop::DeliverHeld() {
+  std::vector<UringConnection*> ready;
+  ready.swap(resumed_);
+  for (UringConnection* c : ready) {
+    c->resume_listed_ = false;
+    // Skips connections closed by an earlier handler of this loop (Shutdown
+    // unlists them, but `ready` was taken before) and those paused again
+    // since their resume, which keep their bytes for the next resume.
+    if (c->state_ != UringConnection::State::kOpen || c->paused_) continue;
+    if (!c->held_.empty()) {
+      const std::string held = std::move(c->held_);
+      c->held_.clear();
+      c->handler_->OnRead(held);
+      // OnRead may have closed the connection (clearing held_end_) or
+      // paused it again; bytes that arrive meanwhile are behind these.
+      if (c->state_ != UringConnection::State::kOpen || c->paused_) continue;
+    }
+    if (c->held_end_.has_value()) {
+      absl::Status end = *std::move(c->held_end_);
+      c->held_end_.reset();
+      c->Close(std::move(end), /*flush_first=*/false);
+    } else if (!c->recv_armed_) {
+      c->recv_wanted_ = true;
+      MarkDirty(c);
+    }
+  }
+}
+
 void UringLoop::MarkClosedIfIdle(UringConnection* c) {
   if (c->state_ != UringConnection::State::kClosing || c->recv_armed_ || c->write_armed_ ||
       c->finalizing_) {
@@ -477,8 +565,12 @@ void UringLoop::OnRecv(UringConnection* c, int res, unsigned flags) {
   if (flags & IORING_CQE_F_BUFFER) {
     const auto bid = static_cast<uint16_t>(flags >> IORING_CQE_BUFFER_SHIFT);
     if (res > 0 && c->state_ == UringConnection::State::kOpen) {
-      c->handler_->OnRead(
-          std::string_view(bufs_ + size_t{bid} * kBufSize, static_cast<size_t>(res)));
+      const std::string_view data(bufs_ + size_t{bid} * kBufSize, static_cast<size_t>(res));
+      if (c->paused_ || !c->held_.empty()) {
+        c->held_.append(data);  // the recv had these before the cancel took effect
+      } else {
+        c->handler_->OnRead(data);
+      }
     }
     RecycleBuffer(bid);
   }
@@ -486,6 +578,19 @@ void UringLoop::OnRecv(UringConnection* c, int res, unsigned flags) {
   c->recv_armed_ = false;
   if (c->state_ != UringConnection::State::kOpen) {
     MarkClosedIfIdle(c);
+  } else if (c->paused_ || !c->held_.empty()) {
+    // Paused (or resumed with held bytes not yet delivered): the recv is
+    // re-armed by DeliverHeld(). An EOF or error waits behind held_.
+    if (res == 0) {
+      c->held_end_ = absl::OkStatus();
+    } else if (res < 0 && res != -ECANCELED && res != -ENOBUFS) {
+      c->held_end_ = ErrnoToStatus(-res, "read");
+    }
+    if (!c->paused_) ListResumed(c);
+  } else if (res == -ECANCELED) {
+    // A PauseReading() cancel that completed after ResumeReading().
+    c->recv_wanted_ = true;
+    MarkDirty(c);
   } else if (res > 0 || res == -ENOBUFS) {
     // The multishot ended without a socket error (a CQ overflow) or found all
     // buffers held by this batch; they are back by the time it is re-armed.

@@ -21,6 +21,7 @@
 #include <cstdlib>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -767,6 +768,198 @@ TEST_P(IoTest, AcceptErrorsBackOffInsteadOfSpinning) {
   if (pid == 0) _exit(AcceptBackoffChild(backend));
   EXPECT_EQ(WaitChild(pid), 0)
       << "10-13: setup failed, 14: loop spun on EMFILE, 15: connections not accepted after";
+}
+
+// Records what it reads and pauses reading after every read when
+// pause_after_read is set (the server pauses a fast publisher from inside
+// OnRead). The bytes are read by the test under mu.
+class PausingReader : public ConnectionHandler {
+ public:
+  void OnRead(std::string_view data) override {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      received.append(data);
+    }
+    reads.fetch_add(1);
+    if (pause_after_read.load()) conn->PauseReading();
+  }
+  void OnWriteDone(absl::Status status) override { writes_done.fetch_add(1); }
+  void OnClosed(absl::Status reason) override {
+    close_reason = reason;
+    conn = nullptr;
+    closed.fetch_add(1);
+  }
+  size_t received_size() {
+    std::lock_guard<std::mutex> lock(mu);
+    return received.size();
+  }
+
+  Connection* conn = nullptr;
+  std::atomic<bool> pause_after_read{true};
+  std::atomic<int> reads{0};
+  std::atomic<int> writes_done{0};
+  std::atomic<int> closed{0};
+  absl::Status close_reason;  // read after `closed`
+  std::mutex mu;
+  std::string received;
+};
+
+// Sends as much of `data` as the socket takes without blocking.
+size_t SendNonBlocking(int fd, std::string_view data) {
+  size_t sent = 0;
+  while (sent < data.size()) {
+    const ssize_t n = send(fd, data.data() + sent, data.size() - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n <= 0) break;
+    sent += static_cast<size_t>(n);
+  }
+  return sent;
+}
+
+TEST_P(IoTest, PausedReadingBacksUpInTheKernelAndResumeDeliversInOrder) {
+  TestServer<PausingReader> server;
+  LoopThread lt(MakeLoop());
+  ASSERT_LISTEN(port, lt.loop(), server);
+  lt.Start();
+  const int fd = Connect(port);
+  ASSERT_GE(fd, 0);
+  const std::string& payload = BigPayload();
+
+  // The first read pauses the connection; everything sent after it stays in
+  // the kernel, so the sender runs out of socket buffer long before 16 MB.
+  ASSERT_TRUE(SendAll(fd, payload.substr(0, 100)));
+  ASSERT_TRUE(WaitUntil([&] { return server.handler(0) != nullptr && server.handler(0)->reads.load() > 0; }));
+  PausingReader* h = server.handler(0);
+  size_t sent = 100;
+  const absl::Time deadline = absl::Now() + kWait;
+  // Bytes can still drain into the loop from a read issued before the pause
+  // took effect (kept by the loop, not delivered): retry until EAGAIN holds.
+  while (absl::Now() < deadline) {
+    const size_t n = SendNonBlocking(fd, std::string_view(payload).substr(sent));
+    sent += n;
+    if (n == 0) {
+      absl::SleepFor(absl::Milliseconds(20));
+      if (SendNonBlocking(fd, std::string_view(payload).substr(sent, 1)) == 0) break;
+      ++sent;
+    }
+  }
+  ASSERT_LT(sent, payload.size()) << "the sender never saw EAGAIN";
+  const size_t delivered_while_paused = h->received_size();
+  EXPECT_LT(delivered_while_paused, sent);
+  bool paused = false;
+  ASSERT_TRUE(lt.RunSync([&] { paused = h->conn->reading_paused(); }));
+  EXPECT_TRUE(paused);
+
+  // Resume after every read until all has arrived: each resume may first
+  // deliver bytes the loop held from before the pause.
+  ASSERT_TRUE(WaitUntil([&] {
+    EXPECT_TRUE(lt.RunSync([&] {
+      if (h->conn != nullptr) h->conn->ResumeReading();
+    }));
+    return h->received_size() >= sent;
+  }));
+  EXPECT_EQ(h->closed.load(), 0);
+  {
+    std::lock_guard<std::mutex> lock(h->mu);
+    ASSERT_EQ(h->received.size(), sent);
+    EXPECT_TRUE(h->received == std::string_view(payload).substr(0, sent)) << "bytes out of order";
+  }
+  // A paused connection does not notice the peer's close (nothing reads).
+  h->pause_after_read.store(false);
+  ASSERT_TRUE(lt.RunSync([&] { h->conn->ResumeReading(); }));
+  close(fd);
+  EXPECT_TRUE(WaitUntil([&] { return h->closed.load() == 1; }));
+}
+
+TEST_P(IoTest, PauseAndResumeFromManyBatchesKeepsAStreamInOrder) {
+  // A writer thread streams 16 MB while the test resumes the reader over and
+  // over (it pauses again after each read), so pauses land while reads are
+  // in flight in the kernel.
+  TestServer<PausingReader> server;
+  LoopThread lt(MakeLoop());
+  ASSERT_LISTEN(port, lt.loop(), server);
+  lt.Start();
+  const int fd = Connect(port);
+  ASSERT_GE(fd, 0);
+  const std::string& payload = BigPayload();
+  std::atomic<bool> send_ok{false};
+  std::thread writer([&] { send_ok.store(SendAll(fd, payload)); });
+  ASSERT_TRUE(WaitUntil([&] { return server.handler(0) != nullptr; }));
+  PausingReader* h = server.handler(0);
+  const bool all = WaitUntil(
+      [&] {
+        EXPECT_TRUE(lt.RunSync([&] {
+          if (h->conn != nullptr) h->conn->ResumeReading();
+        }));
+        return h->received_size() >= payload.size();
+      },
+      absl::Seconds(60));
+  writer.join();
+  ASSERT_TRUE(all) << h->received_size() << " of " << payload.size();
+  EXPECT_TRUE(send_ok.load());
+  {
+    std::lock_guard<std::mutex> lock(h->mu);
+    ASSERT_EQ(h->received.size(), payload.size());
+    EXPECT_TRUE(h->received == payload) << "bytes out of order";
+  }
+  EXPECT_GT(h->reads.load(), 1);
+  // A paused connection does not notice the peer's close (nothing reads).
+  h->pause_after_read.store(false);
+  ASSERT_TRUE(lt.RunSync([&] { h->conn->ResumeReading(); }));
+  close(fd);
+  EXPECT_TRUE(WaitUntil([&] { return h->closed.load() == 1; }));
+}
+
+TEST_P(IoTest, PausedConnectionCanWriteAndClose) {
+  TestServer<PausingReader> server;
+  LoopThread lt(MakeLoop());
+  ASSERT_LISTEN(port, lt.loop(), server);
+  lt.Start();
+  const int fd = Connect(port);
+  ASSERT_GE(fd, 0);
+  ASSERT_TRUE(SendAll(fd, "first"));
+  ASSERT_TRUE(WaitUntil([&] { return server.handler(0) != nullptr && server.handler(0)->reads.load() > 0; }));
+  PausingReader* h = server.handler(0);
+  ASSERT_TRUE(SendAll(fd, std::string(256 << 10, 'p')));  // stays in the kernel (or held)
+
+  static const std::string kReply = "written while paused";
+  ASSERT_TRUE(lt.RunSync([&] {
+    const iovec v{const_cast<char*>(kReply.data()), kReply.size()};
+    h->conn->Write(std::span<const iovec>(&v, 1));
+  }));
+  EXPECT_EQ(RecvUpTo(fd, kReply.size()), kReply);
+  ASSERT_TRUE(WaitUntil([&] { return h->writes_done.load() == 1; }));
+
+  ASSERT_TRUE(lt.RunSync([&] {
+    h->conn->Close(absl::CancelledError("closed while paused"), /*flush_first=*/false);
+  }));
+  ASSERT_TRUE(WaitUntil([&] { return h->closed.load() == 1; }));
+  EXPECT_EQ(h->close_reason, absl::CancelledError("closed while paused"));
+  EXPECT_TRUE(WaitForClose(fd));
+  close(fd);
+  absl::SleepFor(absl::Milliseconds(50));
+  EXPECT_EQ(h->closed.load(), 1);
+}
+
+TEST_P(IoTest, PeerCloseWhilePausedIsReportedAfterResume) {
+  TestServer<PausingReader> server;
+  LoopThread lt(MakeLoop());
+  ASSERT_LISTEN(port, lt.loop(), server);
+  lt.Start();
+  const int fd = Connect(port);
+  ASSERT_GE(fd, 0);
+  ASSERT_TRUE(SendAll(fd, "first"));
+  ASSERT_TRUE(WaitUntil([&] { return server.handler(0) != nullptr && server.handler(0)->reads.load() > 0; }));
+  PausingReader* h = server.handler(0);
+  ASSERT_TRUE(SendAll(fd, "second"));
+  shutdown(fd, SHUT_WR);
+  // Every byte is delivered before the close is reported.
+  h->pause_after_read.store(false);
+  ASSERT_TRUE(lt.RunSync([&] { h->conn->ResumeReading(); }));
+  ASSERT_TRUE(WaitUntil([&] { return h->closed.load() == 1; }));
+  EXPECT_TRUE(h->close_reason.ok()) << h->close_reason;
+  std::lock_guard<std::mutex> lock(h->mu);
+  EXPECT_EQ(h->received, "firstsecond");
+  close(fd);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, IoTest, ::testing::Values(Backend::kUring, Backend::kEpoll),
