@@ -386,6 +386,11 @@ Sublist::Stats Sublist::stats() const {
   for (const CacheShard& shard : shards_) {
     absl::ReaderMutexLock lock(&shard.mu);
     st.cache_entries += shard.entries.size();
+    for (const auto& [subject, result] : shard.entries) {
+      const size_t fanout = result->psubs.size() + result->qsubs.size();
+      st.total_fanout += fanout;
+      st.max_fanout = std::max(st.max_fanout, fanout);
+    }
     st.matches += shard.matches.load(std::memory_order_relaxed);
     st.cache_hits += shard.hits.load(std::memory_order_relaxed);
   }

@@ -110,6 +110,10 @@ class Sublist {
   struct Stats {
     size_t subs, cache_entries;
     uint64_t matches, cache_hits, inserts, removes;
+    // Over the cached results: the largest and the summed number of
+    // recipients (plain subscriptions + queue groups), for /subsz.
+    size_t max_fanout;
+    uint64_t total_fanout;
   };
   Stats stats() const;
 

@@ -7,7 +7,9 @@
 #include "protocol/errors.h"
 #include "protocol/subject.h"
 #include "server/account.h"
+#include "server/auth.h"
 #include "server/logger.h"
+#include "server/nkeys.h"
 #include "server/server.h"
 #include "server/worker.h"
 
@@ -22,16 +24,26 @@ constexpr std::string_view kPong = "PONG\r\n";
 constexpr absl::Duration kFlushOnCloseTimeout = absl::Seconds(1);
 // The reference's firstClientPingInterval.
 constexpr absl::Duration kFirstPingInterval = absl::Seconds(2);
+// The reference's stallClientMinDuration / stallClientMaxDuration.
+constexpr absl::Duration kStallMin = absl::Milliseconds(100);
+constexpr absl::Duration kStallMax = absl::Seconds(1);
+// How often a stalled producer checks its subscriber. A stall ends once the
+// subscriber is at or below max_pending/2, so it still has half its limit
+// queued (32 MB by default) and stays busy for far longer than this: a few
+// milliseconds of lag cost it nothing, while ~500 timer wake-ups a second
+// per stalled producer are negligible. (The reference is woken by the
+// subscriber's flush instead; a cross-thread wake-up per write would cost
+// the subscriber's thread on the hot path.)
+constexpr absl::Duration kStallPollInterval = absl::Milliseconds(2);
 
-// Constant-time comparison for credentials, so that response time does not
-// reveal how much of a secret matched.
-bool SecureEquals(std::string_view a, std::string_view b) {
-  unsigned char diff = a.size() == b.size() ? 0 : 1;
-  for (size_t i = 0; i < a.size(); ++i) {
-    diff |= static_cast<unsigned char>(a[i]) ^
-            static_cast<unsigned char>(i < b.size() ? b[i] : 0);
-  }
-  return diff == 0;
+// The reference's stallDuration: the minimum, plus the minimum again for
+// each tenth of the upper half that `pending` has used; the maximum once
+// max_pending is reached.
+absl::Duration StallDuration(int64_t pending, int64_t max_pending) {
+  const int64_t half = max_pending / 2;
+  if (pending >= max_pending) return kStallMax;
+  const int64_t tenth = std::max<int64_t>(half / 10, 1);
+  return std::min(kStallMax, kStallMin * (1 + (pending - half) / tenth));
 }
 
 }  // namespace
@@ -71,6 +83,7 @@ Client::~Client() = default;
 
 void Client::Start(io::Connection* conn) {
   conn_ = conn;
+  peer_address_ = conn->peer_address();
   state_ = State::kOpen;
   last_activity_ = worker_.loop().Now();
   auth_required_ = server_.auth_required();
@@ -79,7 +92,9 @@ void Client::Start(io::Connection* conn) {
   if (Logger::Global().debug_enabled()) {
     Logger::Global().Debug("{}Client connection created", LogPrefix());
   }
-  SendProto(server_.ClientInfo(cid_, conn_->peer_ip()));
+  // The challenge an NKEY user signs; a fresh one per connection.
+  if (server_.authenticator().nonce_required()) nonce_ = NewNonce();
+  SendProto(server_.ClientInfo(cid_, conn_->peer_ip(), nonce_));
   if (!server_.AdmitConnection()) {
     Logger::Global().Error("{}{}", LogPrefix(), kErrMaxConnections);
     SendErrAndClose(kErrMaxConnections, CloseReason::kMaxConnectionsExceeded);
@@ -104,6 +119,9 @@ void Client::OnRead(std::string_view data) {
   switch (parser_.Parse(data, *this)) {
     case ParseStatus::kOk:
     case ParseStatus::kStopped:
+      // After the whole read, so that the messages already read are routed
+      // in order before the pause.
+      if (stall_candidate_ != nullptr) [[unlikely]] BeginStall();
       return;
     case ParseStatus::kUnknownOp:
       Logger::Global().Error("{}Client parser ERROR, state={}", LogPrefix(),
@@ -172,15 +190,12 @@ bool Client::OnConnect(std::string_view json) {
   return true;
 }
 
-bool Client::Authenticate(const ConnectOptions& connect) const {
-  const Options& o = server_.options();
-  if (!o.authorization.empty()) {
-    return SecureEquals(connect.auth_token, o.authorization);
-  }
-  if (!o.username.empty()) {
-    return SecureEquals(connect.user, o.username) &&
-           SecureEquals(connect.pass, o.password);
-  }
+bool Client::Authenticate(const ConnectOptions& connect) {
+  std::optional<AuthenticatedUser> user =
+      server_.authenticator().Authenticate(connect, nonce_);
+  if (!user.has_value()) return false;
+  auth_user_ = std::move(user->name);
+  SetPermissions(user->permissions);
   return true;
 }
 
@@ -208,8 +223,10 @@ std::string_view LastToken(std::string_view s, std::string_view* rest) {
 }  // namespace
 
 bool Client::OnMsg(const PubArgs& args, std::string_view payload) {
+  if (Logger::Global().trace_enabled()) TracePayload(payload);
   ++in_msgs_;
   in_bytes_ += payload.size();
+  if (!PublishAllowed(args)) return state_ == State::kOpen;
   if (opts_.verbose) SendOk();
 
   Message msg;
@@ -269,6 +286,11 @@ void Client::SendNoResponders(std::string_view reply) {
 }
 
 bool Client::Deliver(ClientSub& sub, const Message& msg, Client& producer) {
+  // The subscriber's deny list and response tracking (null: no permissions).
+  if (ClientPermissions* p = perms_.load(std::memory_order_acquire);
+      p != nullptr && !p->AllowDelivery(msg.subject, msg.reply)) {
+    return false;
+  }
   if (&producer == this && !opts_.echo) return false;
   if (sub.closed.load(std::memory_order_relaxed) ||
       close_requested_.load(std::memory_order_relaxed)) {
@@ -297,27 +319,33 @@ bool Client::Deliver(ClientSub& sub, const Message& msg, Client& producer) {
   // Frame: MSG <subject> <sid> [reply] <size>\r\n<payload>\r\n, or HMSG with
   // both sizes when the subscriber negotiated headers. A subscriber without
   // headers gets the body only. Sizes are echoed as the publisher wrote them,
-  // as the reference does.
+  // as the reference does. The frame goes to Append as pieces, copied once
+  // into the subscriber's buffer: no formatting pass per delivery.
   const bool has_headers = msg.header_len > 0;
   std::string_view payload = msg.payload;
-  fmt::memory_buffer head;  // on the stack unless the subject is very long
-  auto out = std::back_inserter(head);
+  const std::string_view reply_sep = msg.reply.empty() ? "" : " ";
+  const int64_t max_pending = server_.options().max_pending;
+  Outbound::AppendResult appended;
   if (has_headers && opts_.headers) {
-    fmt::format_to(out, "HMSG {} {} ", msg.subject, sub.sid);
-    if (!msg.reply.empty()) fmt::format_to(out, "{} ", msg.reply);
-    fmt::format_to(out, "{} {}\r\n", msg.header_size, msg.total_size);
+    appended = out_.AppendMessage(
+        {"HMSG ", msg.subject, " ", sub.sid, " ", msg.reply, reply_sep,
+         msg.header_size, " ", msg.total_size, kCrlf, payload, kCrlf},
+        payload.size(), max_pending);
+  } else if (has_headers) {
+    payload.remove_prefix(msg.header_len);
+    const fmt::format_int size(payload.size());
+    appended = out_.AppendMessage(
+        {"MSG ", msg.subject, " ", sub.sid, " ", msg.reply, reply_sep,
+         std::string_view(size.data(), size.size()), kCrlf, payload, kCrlf},
+        payload.size(), max_pending);
   } else {
-    fmt::format_to(out, "MSG {} {} ", msg.subject, sub.sid);
-    if (!msg.reply.empty()) fmt::format_to(out, "{} ", msg.reply);
-    if (has_headers) {
-      payload.remove_prefix(msg.header_len);
-      fmt::format_to(out, "{}\r\n", payload.size());
-    } else {
-      fmt::format_to(out, "{}\r\n", msg.total_size);
-    }
+    appended = out_.AppendMessage(
+        {"MSG ", msg.subject, " ", sub.sid, " ", msg.reply, reply_sep,
+         msg.total_size, kCrlf, payload, kCrlf},
+        payload.size(), max_pending);
   }
 
-  switch (out_.Append({std::string_view(head.data(), head.size()), payload, kCrlf}, server_.options().max_pending)) {
+  switch (appended) {
     case Outbound::AppendResult::kQueued:
       break;
     case Outbound::AppendResult::kQueuedNeedsFlush:
@@ -331,14 +359,23 @@ bool Client::Deliver(ClientSub& sub, const Message& msg, Client& producer) {
     case Outbound::AppendResult::kClosed:
       return false;
   }
-  out_msgs_.fetch_add(1, std::memory_order_relaxed);
-  out_bytes_.fetch_add(payload.size(), std::memory_order_relaxed);
+  // Past half of max_pending the producer is stalled (not for its own
+  // subscriptions: it would wait for a write it is itself holding up). The
+  // one comparison is all a delivery pays below half; with no limit
+  // (max_pending <= 0) the threshold is 0 and the second test rejects it.
+  if (out_.pending_bytes() > max_pending / 2) [[unlikely]] {
+    if (max_pending > 0 && &producer != this && producer.stall_candidate_ == nullptr) {
+      producer.stall_candidate_ = shared_from_this();
+    }
+  }
+  // out_msgs_/out_bytes_ are added by Flush, from the Outbound's counts.
   return true;
 }
 
 bool Client::OnSub(std::string_view subject, std::string_view queue,
                    std::string_view sid, std::string_view raw) {
   if (Logger::Global().trace_enabled()) Trace("<<-", "SUB", raw);
+  if (!SubscribeAllowed(subject, queue, sid)) return true;
   const int max_subs = server_.options().max_subscriptions;
   if (max_subs > 0 && static_cast<int>(subs_.size()) >= max_subs) {
     Logger::Global().Error("{}{}", LogPrefix(), kErrMaxSubs);
@@ -412,6 +449,10 @@ bool Client::OnPong() {
   if (Logger::Global().trace_enabled()) Trace("<<-", "PONG", "");
   pings_out_ = 0;
   rtt_measured_ = true;
+  if (ping_sent_ != absl::InfinitePast()) {
+    rtt_ = absl::Now() - ping_sent_;
+    ping_sent_ = absl::InfinitePast();
+  }
   return true;
 }
 
@@ -433,7 +474,9 @@ bool Client::OnInfo(std::string_view json) {
 // Writing
 
 void Client::SendProto(std::string_view bytes) {
-  if (Logger::Global().trace_enabled() && bytes != kOk) {
+  // Like the reference, INFO and +OK are not traced.
+  if (Logger::Global().trace_enabled() && bytes != kOk &&
+      !bytes.starts_with("INFO ")) {
     Trace("->>", "", bytes.substr(0, bytes.size() - kCrlf.size()));
   }
   // Protocol replies are never refused for size: max_pending applies to
@@ -457,12 +500,19 @@ void Client::SendErrAndClose(std::string_view text, CloseReason reason) {
 void Client::Flush() {
   if (conn_ == nullptr || state_ == State::kClosed) return;
   if (conn_->write_in_flight()) return;
-  if (!out_.TakeForWrite(&iov_)) {
+  Outbound::Taken taken;
+  if (!out_.TakeForWrite(&iov_, &taken)) {
     if (state_ == State::kClosing) {
       // Everything that was queued before closing has been written.
       conn_->Close(absl::OkStatus(), /*flush_first=*/false);
     }
     return;
+  }
+  // Counted once per write rather than per delivery: publishers on other
+  // threads would otherwise contend on these two counters for every message.
+  if (taken.msgs > 0) {
+    out_msgs_.fetch_add(taken.msgs, std::memory_order_relaxed);
+    out_bytes_.fetch_add(taken.payload_bytes, std::memory_order_relaxed);
   }
   write_started_ = worker_.loop().Now();
   conn_->Write(iov_);
@@ -531,9 +581,53 @@ void Client::OnPingTimer() {
       return;
     }
     ++pings_out_;
+    if (ping_sent_ == absl::InfinitePast()) ping_sent_ = absl::Now();
     SendProto(kPing);
   }
   ArmPingTimer(/*first=*/false);
+}
+
+void Client::BeginStall() {
+  std::shared_ptr<Client> sub = std::move(stall_candidate_);
+  // Already stalled: epoll still reads a hung-up connection while paused.
+  if (state_ != State::kOpen || conn_ == nullptr || stalled_on_ != nullptr) return;
+  const int64_t max_pending = server_.options().max_pending;
+  const int64_t pending = sub->out_.pending_bytes();
+  if (max_pending <= 0 || pending <= max_pending / 2) return;  // drained meanwhile
+  if (Logger::Global().debug_enabled()) {
+    Logger::Global().Debug("{}Stalling fast producer for cid:{} ({} of {} bytes pending)",
+                           LogPrefix(), sub->cid_, pending, max_pending);
+  }
+  stalled_on_ = std::move(sub);
+  stall_deadline_ = worker_.loop().Now() + StallDuration(pending, max_pending);
+  conn_->PauseReading();
+  ArmStallTimer();
+}
+
+void Client::ArmStallTimer() {
+  std::weak_ptr<Client> weak = weak_from_this();
+  stall_timer_ = worker_.loop().AddTimer(kStallPollInterval, [weak] {
+    if (auto self = weak.lock()) self->OnStallTimer();
+  });
+}
+
+void Client::OnStallTimer() {
+  stall_timer_ = 0;
+  if (stalled_on_ == nullptr) return;
+  const int64_t max_pending = server_.options().max_pending;
+  // A closing subscriber has dropped its queue or soon will: no reason to
+  // wait for it.
+  const bool still_full = stalled_on_->out_.pending_bytes() > max_pending / 2 &&
+                          !stalled_on_->close_requested_.load(std::memory_order_relaxed);
+  if (still_full && worker_.loop().Now() < stall_deadline_) {
+    ArmStallTimer();
+    return;
+  }
+  if (still_full && Logger::Global().debug_enabled()) {
+    Logger::Global().Debug("{}Timed out of fast producer stall", LogPrefix());
+  }
+  stalled_on_.reset();
+  if (conn_ != nullptr && state_ == State::kOpen) conn_->ResumeReading();
 }
 
 void Client::OnAuthTimeout() {
@@ -561,14 +655,18 @@ void Client::Close(CloseReason reason, bool flush) {
     return;
   }
   state_ = State::kClosing;
+  close_reason_ = reason;
   close_requested_.store(true);
   if (Logger::Global().debug_enabled()) {
     Logger::Global().Debug("{}Client connection closed: {}", LogPrefix(),
                 CloseReasonName(reason));
   }
   RemoveAllSubscriptions();
+  // A stalled client stays paused while it closes: nothing is read anyway.
+  stall_candidate_.reset();
+  stalled_on_.reset();
   io::EventLoop& loop = worker_.loop();
-  for (io::TimerId* t : {&ping_timer_, &auth_timer_}) {
+  for (io::TimerId* t : {&ping_timer_, &auth_timer_, &stall_timer_}) {
     if (*t != 0) loop.CancelTimer(*t);
     *t = 0;
   }
@@ -592,6 +690,8 @@ void Client::Close(CloseReason reason, bool flush) {
 }
 
 void Client::OnClosed(absl::Status reason) {
+  conn_ = nullptr;  // the loop has already released the connection
+  ReportClosed(reason);  // before the subscriptions are dropped
   if (state_ == State::kOpen && Logger::Global().debug_enabled()) {
     Logger::Global().Debug("{}Client connection closed: {}", LogPrefix(),
                 reason.ok() ? std::string("Client Closed") : std::string(reason.message()));
@@ -599,13 +699,14 @@ void Client::OnClosed(absl::Status reason) {
   state_ = State::kClosed;
   close_requested_.store(true);
   RemoveAllSubscriptions();
+  stall_candidate_.reset();
+  stalled_on_.reset();
   io::EventLoop& loop = worker_.loop();
-  for (io::TimerId* t : {&ping_timer_, &auth_timer_, &flush_close_timer_}) {
+  for (io::TimerId* t : {&ping_timer_, &auth_timer_, &flush_close_timer_, &stall_timer_}) {
     if (*t != 0) loop.CancelTimer(*t);
     *t = 0;
   }
   out_.Close(/*drop_queued=*/true);
-  conn_ = nullptr;
   if (admitted_) server_.ReleaseConnection();
   admitted_ = false;
   worker_.RemoveClient(cid_);  // may destroy *this: nothing after it
@@ -614,9 +715,47 @@ void Client::OnClosed(absl::Status reason) {
 // ---------------------------------------------------------------------------
 // Logging
 
+namespace {
+// Go's %q for a byte string, as the reference's payload trace prints it
+// (except that bytes >= 0x7f are always escaped; Go keeps printable UTF-8).
+std::string GoQuote(std::string_view in) {
+  std::string out = "\"";
+  for (unsigned char ch : in) {
+    switch (ch) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (ch < 0x20 || ch >= 0x7f) {
+          out += fmt::format("\\x{:02x}", ch);
+        } else {
+          out += static_cast<char>(ch);
+        }
+    }
+  }
+  out += '"';
+  return out;
+}
+}  // namespace
+
+void Client::TracePayload(std::string_view payload) const {
+  const int max_len = server_.options().max_traced_msg_len;
+  if (max_len > 0 && payload.size() > static_cast<size_t>(max_len)) {
+    const std::string q = GoQuote(payload.substr(0, max_len));
+    Logger::Global().Trace("{}<<- MSG_PAYLOAD: [\"{}...\"]", LogPrefix(),
+                           std::string_view(q).substr(1, q.size() - 2));
+  } else {
+    Logger::Global().Trace("{}<<- MSG_PAYLOAD: [{}]", LogPrefix(), GoQuote(payload));
+  }
+}
+
 std::string Client::LogPrefix() const {
-  if (conn_ == nullptr) return fmt::format("cid:{} - ", cid_);
-  return fmt::format("{} - cid:{} - ", conn_->peer_address(), cid_);
+  // The reference's prefix: address, client id, and the name the client
+  // gave in CONNECT.
+  if (opts_.name.empty()) return fmt::format("{} - cid:{} - ", peer_address_, cid_);
+  return fmt::format("{} - cid:{} - \"{}\" - ", peer_address_, cid_, opts_.name);
 }
 
 void Client::Trace(std::string_view direction, std::string_view op,
@@ -628,15 +767,9 @@ void Client::Trace(std::string_view direction, std::string_view op,
     shown = shown.substr(0, max_len);
     truncated = true;
   }
-  if (op.empty()) {
-    Logger::Global().Trace("{}\"{} [{}{}]\"", LogPrefix(), direction, shown,
-                truncated ? "..." : "");
-  } else if (shown.empty()) {
-    Logger::Global().Trace("{}\"{} [{}]\"", LogPrefix(), direction, op);
-  } else {
-    Logger::Global().Trace("{}\"{} [{} {}{}]\"", LogPrefix(), direction, op, shown,
-                truncated ? "..." : "");
-  }
+  const std::string_view sep = op.empty() || shown.empty() ? "" : " ";
+  Logger::Global().Trace("{}{} [{}{}{}{}]", LogPrefix(), direction, op, sep,
+                         shown, truncated ? "..." : "");
 }
 
 }  // namespace natsd

@@ -11,8 +11,16 @@
 // client object alive while another thread delivers to it. The cycle is broken
 // when the client closes (it drops its subscriptions).
 //
+// Back-pressure, as the reference's producer stall: when a delivery leaves a
+// subscriber's Outbound above max_pending/2, the publishing client pauses
+// reading its connection at the end of that read and polls, on its own loop,
+// until the subscriber is back at or below half or the stall time (100 ms to
+// 1 s, growing with the overrun) has passed. No I/O thread ever blocks.
+//
 // Thread-safety: everything is loop-thread only, except the methods marked
-// "any thread" (delivery from publishers on other workers).
+// "any thread" (delivery from publishers on other workers). Deliver runs on
+// the producer's thread and touches the producer's stall_candidate_ only;
+// the stall fields belong to the producer's loop thread.
 #ifndef NATSD_SERVER_CLIENT_H_
 #define NATSD_SERVER_CLIENT_H_
 
@@ -21,6 +29,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -33,10 +42,12 @@
 #include "protocol/sublist.h"
 #include "server/io/event_loop.h"
 #include "server/outbound.h"
+#include "server/permissions.h"
 
 namespace natsd {
 
 class Account;
+struct ConnInfo;
 class Client;
 class Server;
 class Worker;
@@ -119,6 +130,10 @@ class Client final : public io::ConnectionHandler,
   // written first, within a bounded time.
   void Close(CloseReason reason, bool flush);
 
+  // Loop thread: a snapshot for monitoring (client_info.cc); the
+  // subscription list only when `with_subs`.
+  void Describe(ConnInfo* info, bool with_subs) const;
+
  private:
   enum class State { kNew, kOpen, kClosing, kClosed };
 
@@ -148,7 +163,23 @@ class Client final : public io::ConnectionHandler,
   void SendErr(std::string_view text);
   // Sends -ERR and closes (flushing the error first).
   void SendErrAndClose(std::string_view text, CloseReason reason);
-  bool Authenticate(const ConnectOptions& connect) const;
+  // Checks the CONNECT's credentials and takes on the user's permissions.
+  bool Authenticate(const ConnectOptions& connect);
+  // Permission hooks (client_auth.cc). PublishAllowed is inline so that a
+  // client without permissions pays two compares per message; both send
+  // the violation and return false when the operation must be dropped.
+  bool PublishAllowed(const PubArgs& args) {
+    return (perms_.load(std::memory_order_relaxed) == nullptr && args.reply.empty() &&
+            !args.subject.starts_with('_')) ||
+           CheckPublish(args);
+  }
+  bool CheckPublish(const PubArgs& args);
+  bool SubscribeAllowed(std::string_view subject, std::string_view queue,
+                        std::string_view sid);
+  void SetPermissions(const std::shared_ptr<const Permissions>& perms);
+  // "User \"name\"" / "Nkey \"U...\"", as the reference names the client in
+  // violation logs.
+  std::string AuthUserForLog() const;
   void Unsubscribe(const std::shared_ptr<ClientSub>& sub);
   void RemoveAllSubscriptions();
   // Routes one publication to every matching subscription; returns whether
@@ -156,17 +187,28 @@ class Client final : public io::ConnectionHandler,
   bool RouteMessage(const Message& msg);
   void SendNoResponders(std::string_view reply);
   void ArmPingTimer(bool first);
+  // Producer stall (see the class comment): at the end of OnRead, pauses
+  // reading if stall_candidate_ is still above half of max_pending.
+  void BeginStall();
+  void ArmStallTimer();
+  // Resumes reading once the subscriber has drained or the stall timed out.
+  void OnStallTimer();
   void OnPingTimer();
   void OnAuthTimeout();
   void Trace(std::string_view direction, std::string_view op,
              std::string_view args) const;
+  void TracePayload(std::string_view payload) const;
   std::string LogPrefix() const;
+  // From OnClosed: adds this client's counters to its worker's totals and
+  // gives the monitor its final snapshot (client_info.cc).
+  void ReportClosed(const absl::Status& status);
 
   Server& server_;
   Worker& worker_;
   const uint64_t cid_;
   Account* account_;
-  io::Connection* conn_ = nullptr;
+  io::Connection* conn_ = nullptr;  // null once closed: the loop frees it
+  std::string peer_address_;        // "ip:port", kept for logs after close
   State state_ = State::kNew;
 
   Parser parser_;
@@ -183,6 +225,14 @@ class Client final : public io::ConnectionHandler,
   std::atomic<bool> close_requested_{false};
 
   io::TimerId ping_timer_ = 0;
+  // A subscriber that a delivery of the current read left above half of
+  // max_pending (set by Deliver on this client's thread), and the one this
+  // client is paused for. Both held so the subscriber's Outbound can be
+  // polled; released when the stall ends or this client closes.
+  std::shared_ptr<Client> stall_candidate_;
+  std::shared_ptr<Client> stalled_on_;
+  io::TimerId stall_timer_ = 0;
+  absl::Time stall_deadline_;
   io::TimerId auth_timer_ = 0;
   io::TimerId flush_close_timer_ = 0;
   int pings_out_ = 0;
@@ -195,6 +245,20 @@ class Client final : public io::ConnectionHandler,
   uint64_t in_bytes_ = 0;
   std::atomic<uint64_t> out_msgs_{0};
   std::atomic<uint64_t> out_bytes_{0};
+
+  // Authentication and permissions (client_auth.cc).
+  std::string nonce_;  // sent in INFO when NKEY users exist
+  std::string auth_user_;  // the authenticated user name or nkey
+  // The user's permissions for this connection; null: unrestricted.
+  // Publishers on other threads read it in Deliver, so a re-authenticating
+  // CONNECT switches the pointer but never frees an object it pointed to:
+  // perms_owned_ keeps one per distinct user this connection has been.
+  std::atomic<ClientPermissions*> perms_{nullptr};
+  std::vector<std::unique_ptr<ClientPermissions>> perms_owned_;
+  const absl::Time start_ = absl::Now();  // the client is made at accept
+  std::optional<CloseReason> close_reason_;  // set by the first Close()
+  absl::Time ping_sent_ = absl::InfinitePast();  // our PING awaiting PONG
+  absl::Duration rtt_;  // last measured PING/PONG round trip
 };
 
 }  // namespace natsd

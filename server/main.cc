@@ -10,6 +10,7 @@
 #include "server/logger.h"
 #include "server/options.h"
 #include "server/server.h"
+#include "server/signal_command.h"
 #include "server/signals.h"
 
 namespace {
@@ -36,8 +37,11 @@ int Run(int argc, char** argv) {
       std::printf("%s\n", natsd::VersionText().c_str());
       return 0;
     case natsd::FlagResult::Action::kSignal:
-      std::fprintf(stderr, "natsd: --signal is not available in this version\n");
-      return 1;
+      if (absl::Status s = natsd::SendSignalCommand(flags->signal); !s.ok()) {
+        std::fprintf(stderr, "natsd: %s\n", std::string(s.message()).c_str());
+        return 1;
+      }
+      return 0;
     case natsd::FlagResult::Action::kRun:
       break;
   }

@@ -6,8 +6,9 @@
 
 namespace natsd {
 
-Outbound::AppendResult Outbound::Append(
-    std::initializer_list<std::string_view> pieces, int64_t max_pending) {
+Outbound::AppendResult Outbound::AppendImpl(
+    std::initializer_list<std::string_view> pieces, int64_t max_pending,
+    uint64_t msgs, uint64_t payload_bytes) {
   size_t total = 0;
   for (std::string_view p : pieces) total += p.size();
 
@@ -31,18 +32,22 @@ Outbound::AppendResult Outbound::Append(
     tail.size += p.size();
   }
   bytes_.fetch_add(static_cast<int64_t>(total), std::memory_order_relaxed);
+  queued_counts_.msgs += msgs;
+  queued_counts_.payload_bytes += payload_bytes;
   if (flush_requested_) return AppendResult::kQueued;
   flush_requested_ = true;
   return AppendResult::kQueuedNeedsFlush;
 }
 
-bool Outbound::TakeForWrite(std::vector<iovec>* iov) {
+bool Outbound::TakeForWrite(std::vector<iovec>* iov, Taken* taken) {
   iov->clear();
   {
     absl::MutexLock lock(&mu_);
     flush_requested_ = false;
     if (queued_.empty()) return false;
     in_flight_.swap(queued_);
+    *taken = queued_counts_;
+    queued_counts_ = Taken{};
   }
   in_flight_bytes_ = 0;
   for (Block& b : in_flight_) {
@@ -66,6 +71,7 @@ void Outbound::Close(bool drop_queued) {
   size_t dropped = 0;
   for (const Block& b : queued_) dropped += b.size;
   queued_.clear();
+  queued_counts_ = Taken{};
   bytes_.fetch_sub(static_cast<int64_t>(dropped), std::memory_order_relaxed);
 }
 

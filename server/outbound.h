@@ -11,7 +11,8 @@
 //   if (r == Outbound::AppendResult::kQueuedNeedsFlush) { /* wake owner */ }
 //   ...owner thread:
 //   std::vector<iovec> iov;
-//   if (out.TakeForWrite(&iov)) conn->Write(iov);
+//   Outbound::Taken taken;
+//   if (out.TakeForWrite(&iov, &taken)) conn->Write(iov);
 //   ...on write completion: out.WriteDone();
 //
 // Thread-safety: Append(), Close() and pending_bytes() may be called from any
@@ -50,12 +51,28 @@ class Outbound {
   // Queues the concatenation of `pieces` as one unit (all or nothing).
   // max_pending <= 0 means no limit.
   AppendResult Append(std::initializer_list<std::string_view> pieces,
-                      int64_t max_pending);
+                      int64_t max_pending) {
+    return AppendImpl(pieces, max_pending, 0, 0);
+  }
+  // As Append, for one MSG/HMSG frame carrying `payload_bytes` of payload:
+  // also counted in the Taken totals of the TakeForWrite that takes it.
+  AppendResult AppendMessage(std::initializer_list<std::string_view> pieces,
+                             size_t payload_bytes, int64_t max_pending) {
+    return AppendImpl(pieces, max_pending, 1, payload_bytes);
+  }
+
+  // The messages (AppendMessage calls) and their payload bytes in one take.
+  struct Taken {
+    uint64_t msgs = 0;
+    uint64_t payload_bytes = 0;
+  };
 
   // Owner only: moves everything queued into the in-flight set and describes
   // it in `iov`. Returns false (and clears the flush request) when nothing is
   // queued. The in-flight bytes stay valid until WriteDone().
-  bool TakeForWrite(std::vector<iovec>* iov);
+  // `taken` receives the messages in it, so statistics are updated once per
+  // write by the owner instead of per delivery by every publisher.
+  bool TakeForWrite(std::vector<iovec>* iov, Taken* taken);
   // Owner only: the in-flight bytes were written; releases them.
   void WriteDone();
 
@@ -79,12 +96,17 @@ class Outbound {
   };
   static constexpr size_t kBlockSize = 16 * 1024;
 
+  AppendResult AppendImpl(std::initializer_list<std::string_view> pieces,
+                          int64_t max_pending, uint64_t msgs,
+                          uint64_t payload_bytes);
+
   absl::Mutex mu_;
   std::vector<Block> queued_ ABSL_GUARDED_BY(mu_);
   // True from the first append after a TakeForWrite until the next
   // TakeForWrite: producers signal the owner only on the false->true edge.
   bool flush_requested_ ABSL_GUARDED_BY(mu_) = false;
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
+  Taken queued_counts_ ABSL_GUARDED_BY(mu_);
   // Owned by the loop thread between TakeForWrite and WriteDone.
   std::vector<Block> in_flight_;
   size_t in_flight_bytes_ = 0;

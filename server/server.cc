@@ -15,8 +15,11 @@
 #include "absl/strings/str_cat.h"
 #include "fmt/format.h"
 #include "absl/strings/str_join.h"
+#include "absl/synchronization/mutex.h"
+#include "server/auth.h"
 #include "server/io/event_loop.h"
 #include "server/logger.h"
+#include "server/monitor/monitor.h"
 #include "server/worker.h"
 
 namespace natsd {
@@ -93,7 +96,6 @@ io::Backend ToIoBackend(IoBackend b) {
 }  // namespace
 
 Server::Server(Options opts) : opts_(std::move(opts)), server_id_(NewServerId()) {
-  auth_required_ = !opts_.authorization.empty() || !opts_.username.empty();
   info_.server_id = server_id_;
   info_.server_name = opts_.server_name.empty() ? server_id_ : opts_.server_name;
   info_.version = std::string(kCompatibleNatsVersion);
@@ -101,7 +103,6 @@ Server::Server(Options opts) : opts_(std::move(opts)), server_id_(NewServerId())
   info_.host = opts_.host;
   info_.headers = !opts_.no_header_support;
   info_.max_payload = opts_.max_payload;
-  info_.auth_required = auth_required_;
 }
 
 Server::~Server() { Shutdown(); }
@@ -114,6 +115,20 @@ absl::Status Server::Start() {
   Logger::Global().Notice("  ID:       {}", server_id_);
   if (!opts_.config_file.empty()) {
     Logger::Global().Notice("Using configuration file: {}", opts_.config_file);
+  }
+
+  // Debian builds abseil without NDEBUG, so every Mutex::Lock would also
+  // update a global lock graph for deadlock detection: measurable on the
+  // delivery path (Outbound, sublist, posted work).
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+
+  absl::StatusOr<std::unique_ptr<Authenticator>> auth = Authenticator::Create(opts_);
+  if (!auth.ok()) return auth.status();
+  authenticator_ = *std::move(auth);
+  auth_required_ = authenticator_->auth_required();
+  info_.auth_required = authenticator_->advertise_auth_required();
+  if (authenticator_->has_plaintext_passwords()) {
+    Logger::Global().Warn("Plaintext passwords detected, use nkeys or bcrypt");
   }
 
   int threads = opts_.io_threads;
@@ -161,6 +176,16 @@ absl::Status Server::Start() {
   Logger::Global().Notice("Listening for client connections on {}:{}", opts_.host,
                client_port_);
 
+  if (opts_.https_port != 0) {
+    return absl::UnimplementedError(
+        "monitoring over HTTPS (https_port) needs TLS, which natsd does not "
+        "support yet: use http_port");
+  }
+  if (opts_.http_port != 0) {
+    monitor_ = std::make_unique<Monitor>(*this);
+    if (absl::Status s = monitor_->Start(); !s.ok()) return s;
+  }
+
   if (absl::Status s = WritePidFile(); !s.ok()) return s;
   if (absl::Status s = WritePortsFile(); !s.ok()) return s;
 
@@ -184,10 +209,12 @@ bool Server::AdmitConnection() {
   return true;
 }
 
-std::string Server::ClientInfo(uint64_t cid, const std::string& client_ip) const {
+std::string Server::ClientInfo(uint64_t cid, const std::string& client_ip,
+                               const std::string& nonce) const {
   ServerInfo info = info_;
   info.client_id = cid;
   info.client_ip = client_ip;
+  info.nonce = nonce;
   return EncodeInfo(info);
 }
 
@@ -229,6 +256,8 @@ absl::Status Server::WritePortsFile() {
 void Server::Shutdown() {
   if (shut_down_) return;
   shut_down_ = true;
+  // First, so that no request waits on (or visits) a worker that is going.
+  if (monitor_ != nullptr) monitor_->Stop();
   if (!started_) {
     workers_.clear();
     return;

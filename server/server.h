@@ -24,6 +24,8 @@
 
 namespace natsd {
 
+class Authenticator;
+class Monitor;
 class Worker;
 
 class Server {
@@ -47,8 +49,12 @@ class Server {
   int client_port() const { return client_port_; }
   bool auth_required() const { return auth_required_; }
 
-  // The INFO line for a new client (any thread).
-  std::string ClientInfo(uint64_t cid, const std::string& client_ip) const;
+  // The INFO line for a new client (any thread); `nonce` only when NKEY
+  // users are configured.
+  std::string ClientInfo(uint64_t cid, const std::string& client_ip,
+                         const std::string& nonce = "") const;
+  // Client authentication, built by Start() (any thread once started).
+  const Authenticator& authenticator() const { return *authenticator_; }
   uint64_t NextClientId() {
     return next_cid_.fetch_add(1, std::memory_order_relaxed);
   }
@@ -61,6 +67,16 @@ class Server {
   Worker& worker(int i) { return *workers_[i]; }
   int num_workers() const { return static_cast<int>(workers_.size()); }
 
+  // Monitoring (server/monitor/): the INFO template, when Start() began,
+  // client connections accepted so far, and the monitor (null when
+  // http_port is not set). Any thread once started.
+  const ServerInfo& info() const { return info_; }
+  absl::Time start_time() const { return start_time_; }
+  uint64_t total_connections() const {
+    return next_cid_.load(std::memory_order_relaxed) - 1;
+  }
+  Monitor* monitor() const { return monitor_.get(); }
+
  private:
   void OnAccept(int fd);
   absl::Status WritePidFile();
@@ -71,6 +87,7 @@ class Server {
   std::string server_id_;
   ServerInfo info_;  // template: client-specific fields filled per client
   bool auth_required_ = false;
+  std::unique_ptr<Authenticator> authenticator_;
   int client_port_ = 0;
   std::string ports_file_;
 
@@ -78,6 +95,8 @@ class Server {
   std::atomic<uint64_t> next_cid_{1};
   std::atomic<int64_t> num_connections_{0};
   std::atomic<uint32_t> next_worker_{0};
+  absl::Time start_time_ = absl::Now();
+  std::unique_ptr<Monitor> monitor_;
   bool started_ = false;
   bool shut_down_ = false;
 };

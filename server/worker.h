@@ -7,8 +7,9 @@
 // subscribers to flush are collected here and handed over at the end of the
 // batch (see OnBatchEnd).
 //
-// Thread-safety: PostFlushes(), PostAdopt() and PostShutdown() may be called
-// from any thread; everything else only on this worker's loop thread.
+// Thread-safety: PostFlushes(), PostAdopt(), PostShutdown() and PostVisit()
+// may be called from any thread; everything else only on this worker's loop
+// thread.
 #ifndef NATSD_SERVER_WORKER_H_
 #define NATSD_SERVER_WORKER_H_
 
@@ -19,6 +20,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/functional/any_invocable.h"
 #include "absl/random/random.h"
 #include "absl/synchronization/mutex.h"
 #include "protocol/sublist.h"
@@ -60,6 +62,30 @@ class Worker {
   // (or after `grace`).
   void PostShutdown(absl::Duration grace);
 
+  // Counters of the clients this worker has closed, added when each closes
+  // (Client::ReportClosed). With the live clients' own counters they give
+  // the server totals without any per-message shared counter. Loop thread
+  // only: the monitor reads them from a PostVisit closure.
+  struct ClosedTotals {
+    uint64_t in_msgs = 0;
+    uint64_t in_bytes = 0;
+    uint64_t out_msgs = 0;
+    uint64_t out_bytes = 0;
+    uint64_t slow_consumers = 0;
+  };
+  ClosedTotals& closed_totals() { return closed_totals_; }
+  // Any thread: runs `visit` on the loop thread, where it may call
+  // ForEachClient and read closed_totals() as one consistent view (a client
+  // is counted either live or closed, never both).
+  void PostVisit(absl::AnyInvocable<void() &&> visit) {
+    loop_->Post(std::move(visit));
+  }
+  // Loop thread: fn(const Client&) for every live client.
+  template <typename Fn>
+  void ForEachClient(Fn&& fn) const {
+    for (const auto& [cid, c] : clients_) fn(*c);
+  }
+
   size_t num_clients() const {
     return num_clients_.load(std::memory_order_relaxed);
   }
@@ -81,6 +107,7 @@ class Worker {
 
   absl::flat_hash_map<uint64_t, std::shared_ptr<Client>> clients_;
   std::atomic<size_t> num_clients_{0};
+  ClosedTotals closed_totals_;
   bool shutting_down_ = false;
 
   // Clients with new outbound bytes during the current batch.

@@ -4,6 +4,11 @@
 #include <string>
 #include <thread>
 
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+
 #include "conformance/c/differential.h"
 
 namespace {
@@ -410,4 +415,98 @@ CONFORMANCE_CASE(slow_consumer_client_side, {}) {
   int64_t dropped = 0;
   natsSubscription_GetDropped(sub, &dropped);
   t.Note("dropped=%lld", (long long)dropped);
+}
+
+// ---- authentication and permissions
+
+// bcrypt (cost 4) of "s3cret", made with Go's bcrypt.
+#define S3CRET_HASH "$2a$04$zS2xR9.sxZ1GuWWapHsTMezMweO0yF71xYNWhcZzIcCyIAr.hfbtq"
+
+CONFORMANCE_CASE(auth_nkey, {.config = "authorization { users = [ {nkey: {nkey_user}} ] }\n"}) {
+  // The run's user key (conformance/harness/nkeys.py), through a seed file.
+  const char* seed = getenv("NATS_NKEY_SEED");
+  const char* pub = getenv("NATS_NKEY_PUBLIC");
+  t.Check(seed != nullptr && pub != nullptr, "NATS_NKEY_SEED/PUBLIC set");
+  char path[] = "/tmp/natsd-nkey-XXXXXX";
+  const int fd = mkstemp(path);
+  t.Check(fd >= 0, "seed file");
+  t.Check(write(fd, seed, strlen(seed)) == static_cast<ssize_t>(strlen(seed)), "seed written");
+  close(fd);
+  natsOptions* o = t.Options();
+  natsOptions_SetNKeyFromSeed(o, pub, path);
+  t.Note("right: %s", t.TryConnect(o).c_str());
+  natsOptions* w = t.Options();
+  natsOptions_SetUserInfo(w, "u", "p");
+  t.Note("user instead: %s", t.TryConnect(w).c_str());
+  unlink(path);
+}
+
+CONFORMANCE_CASE(auth_bcrypt_and_no_auth_user,
+                 {.config = "authorization { users = [ {user: a, password: \"" S3CRET_HASH
+                            "\"}, {user: anon, password: x} ] }\nno_auth_user: anon\n"}) {
+  natsOptions* o = t.Options();
+  natsOptions_SetUserInfo(o, "a", "s3cret");
+  t.Note("bcrypt: %s", t.TryConnect(o).c_str());
+  natsOptions* w = t.Options();
+  natsOptions_SetUserInfo(w, "a", S3CRET_HASH);
+  t.Note("hash as password: %s", t.TryConnect(w).c_str());
+  t.Note("anonymous: %s", t.TryConnect().c_str());
+}
+
+CONFORMANCE_CASE(perm_pub_sub, {.config = R"(
+authorization { users = [
+  { user: pub, password: p, permissions: {
+      publish: { allow: ["foo.>"], deny: "foo.secret" }
+      subscribe: { allow: ["foo.*", "work v1"], deny: "foo.hidden" } } }
+  { user: all, password: p }
+] }
+)"}) {
+  natsOptions* ao = t.Options();
+  natsOptions_SetUserInfo(ao, "all", "p");
+  natsConnection* all = t.Connect(ao);
+  natsSubscription* everything = nullptr;
+  t.CheckOk(natsConnection_SubscribeSync(&everything, all, ">"), "sub >");
+  t.Own(everything);
+  natsConnection_Flush(all);
+
+  natsOptions* po = t.Options();
+  natsOptions_SetUserInfo(po, "pub", "p");
+  natsConnection* nc = t.Connect(po);
+  natsConnection_PublishString(nc, "foo.secret", "denied");
+  natsConnection_PublishString(nc, "bar", "not allowed");
+  natsConnection_PublishString(nc, "foo.ok", "fine");
+  natsConnection_Flush(nc);
+  for (int i = 0; i < 2; ++i) {
+    natsMsg* m = nullptr;
+    natsStatus s = natsSubscription_NextMsg(&m, everything, i == 0 ? 2000 : 300);
+    t.Note("received: %s", s == NATS_OK ? natsMsg_GetSubject(m) : StatusText(s).c_str());
+    natsMsg_Destroy(m);
+  }
+  t.Note("publisher still connected: %d", natsConnection_Status(nc) == NATS_CONN_STATUS_CONNECTED);
+
+  // A wildcard subscription allowed by foo.* does not get foo.hidden.
+  natsSubscription* wild = nullptr;
+  t.CheckOk(natsConnection_SubscribeSync(&wild, nc, "foo.*"), "sub foo.*");
+  t.Own(wild);
+  natsConnection_Flush(nc);
+  natsConnection_PublishString(all, "foo.hidden", "h");
+  natsConnection_PublishString(all, "foo.shown", "s");
+  natsConnection_Flush(all);
+  for (int i = 0; i < 2; ++i) {
+    natsMsg* m = nullptr;
+    natsStatus s = natsSubscription_NextMsg(&m, wild, i == 0 ? 2000 : 300);
+    t.Note("wildcard got: %s", s == NATS_OK ? natsMsg_GetSubject(m) : StatusText(s).c_str());
+    natsMsg_Destroy(m);
+  }
+
+  // A denied subscription: the server refuses it; nothing arrives on it.
+  natsSubscription* hidden = nullptr;
+  t.CheckOk(natsConnection_SubscribeSync(&hidden, nc, "foo.hidden"), "sub foo.hidden");
+  t.Own(hidden);
+  natsConnection_Flush(nc);
+  natsConnection_PublishString(all, "foo.hidden", "h");
+  natsConnection_Flush(all);
+  natsMsg* m = nullptr;
+  t.Note("denied sub: %s", StatusText(natsSubscription_NextMsg(&m, hidden, 500)).c_str());
+  natsMsg_Destroy(m);
 }

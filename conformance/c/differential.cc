@@ -89,7 +89,10 @@ bool Server::Start(int port) {
     std::vector<std::string> args = {binary_, "-a", "127.0.0.1", "-p", std::to_string(p)};
     if (!spec_.config.empty()) {
       std::string conf = dir_ + "/server.conf";
-      std::ofstream(conf) << ReplaceAll(spec_.config, "{dir}", dir_);
+      // {nkey_user}: the run's user NKEY (conformance/harness/nkeys.py).
+      const char* nkey = getenv("NATS_NKEY_PUBLIC");
+      std::ofstream(conf) << ReplaceAll(ReplaceAll(spec_.config, "{dir}", dir_),
+                                        "{nkey_user}", nkey != nullptr ? nkey : "");
       args.push_back("-c");
       args.push_back(conf);
     }

@@ -16,6 +16,8 @@ import threading
 import time
 import ctypes
 
+from harness import nkeys
+
 _live = set()
 _live_lock = threading.Lock()
 
@@ -64,6 +66,9 @@ class Server:
         self.label = label
         self.dir = tempfile.mkdtemp(prefix="natsconf-%s-" % label)
         self.port = None
+        # A second free port, substituted for "{http_port}" in flags/config
+        # (monitoring cases); kept across restarts.
+        self.http_port = None
         self.proc = None
         self.log_path = os.path.join(self.dir, "server.log")
 
@@ -72,9 +77,13 @@ class Server:
         if self.config is not None:
             conf = os.path.join(self.dir, "server.conf")
             with open(conf, "w") as f:
-                f.write(self.config.replace("{dir}", self.dir))
+                f.write(self._expand(self.config))
             cmd += ["-c", conf]
-        return cmd + [a.replace("{dir}", self.dir) for a in self.args]
+        return cmd + [self._expand(a) for a in self.args]
+
+    def _expand(self, text):
+        return (text.replace("{dir}", self.dir).replace("{http_port}", str(self.http_port))
+                .replace("{nkey_user}", nkeys.PUBLIC))
 
     def start(self, port=None, timeout=10.0):
         """Starts the server (on `port`, or a free one) and waits until it accepts."""
@@ -82,6 +91,8 @@ class Server:
         deadline = time.monotonic() + timeout
         while True:
             p = port if fixed else free_port()
+            if not fixed or self.http_port is None:
+                self.http_port = free_port()
             self._spawn(p)
             if self._wait_ready(deadline):
                 self.port = p

@@ -252,4 +252,62 @@ module.exports = (reg, { sc, sleep, take, errText, attempt, nats }) => {
     nc.publish("old", sc.encode("ping"), { reply: inbox });
     t.obs((await take(replies, 1)).map((s) => s.split(":")[1]).join(" "));
   });
+
+  // ---- authentication and permissions
+  const S3CRET_HASH = "$2a$04$zS2xR9.sxZ1GuWWapHsTMezMweO0yF71xYNWhcZzIcCyIAr.hfbtq";
+  const PERM_USERS = `
+authorization {
+  users = [
+    { user: pub, password: p, permissions: {
+        publish: { allow: ["foo.>"], deny: "foo.secret" }
+        subscribe: { allow: ["foo.*"], deny: "foo.hidden" } } }
+    { user: all, password: "${S3CRET_HASH}" }
+  ]
+}
+`;
+  // The first asynchronous error a connection reports, as text.
+  async function firstError(nc, ms = 1000) {
+    const timer = sleep(ms).then(() => "no error");
+    const seen = (async () => {
+      for await (const s of nc.status()) if (s.type === "error") return String(s.data);
+      return "closed";
+    })();
+    return Promise.race([seen, timer]);
+  }
+  reg("auth_nkey", async (t) => {
+    const seed = new TextEncoder().encode(process.env.NATS_NKEY_SEED);
+    const nc = await t.connect({ authenticator: nats.nkeyAuthenticator(seed) });
+    t.obs("ok", await attempt(() => nc.flush()));
+    t.obs("wrong user", await attempt(() => t.connect({ user: "u", pass: "p" })));
+  }, { config: "authorization { users = [ {nkey: {nkey_user}} ] }\n" });
+  reg("auth_bcrypt_users", async (t) => {
+    const nc = await t.connect({ user: "all", pass: "s3cret" });
+    t.obs("ok", await attempt(() => nc.flush()));
+    t.obs("hash as password", await attempt(() => t.connect({ user: "all", pass: S3CRET_HASH })));
+  }, { config: PERM_USERS });
+  reg("auth_no_auth_user", async (t) => {
+    const nc = await t.connect();
+    t.obs("anonymous", await attempt(() => nc.flush()), "auth_required", !!nc.info.auth_required);
+    t.obs("wrong", await attempt(() => t.connect({ user: "admin", pass: "x" })));
+  }, { config: "authorization { users = [ {user: admin, password: pw}, {user: anon, password: a} ] }\nno_auth_user: anon\n" });
+  reg("perm_publish_and_subscribe", async (t) => {
+    const all = await t.connect({ user: "all", pass: "s3cret" });
+    const sub = all.subscribe(">");
+    await all.flush();
+    const nc = await t.connect({ user: "pub", pass: "p" });
+    const err = firstError(nc);
+    nc.publish("foo.secret", sc.encode("1"));
+    nc.publish("foo.ok", sc.encode("2"));
+    t.obs("publish:", await err);
+    t.obs((await take(sub, 1)).join(" "));
+    const nc2 = await t.connect({ user: "pub", pass: "p" });
+    const s2 = nc2.subscribe("foo.hidden");
+    t.obs("subscribe:", await attempt(async () => { for await (const m of s2) break; }));
+    const nc3 = await t.connect({ user: "pub", pass: "p" });
+    const w = nc3.subscribe("foo.*");
+    await nc3.flush();
+    all.publish("foo.hidden", sc.encode("h"));
+    all.publish("foo.shown", sc.encode("s"));
+    t.obs("wildcard:", (await take(w, 1)).join(" "));
+  }, { config: PERM_USERS });
 };

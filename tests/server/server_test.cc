@@ -2,6 +2,15 @@
 // workers, both I/O backends) and raw protocol clients.
 #include "server/server.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <memory>
 #include <string>
 #include <thread>
@@ -11,6 +20,7 @@
 #include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
 #include "server/io/event_loop.h"
+#include "server/logger.h"
 #include "tests/server/test_client.h"
 
 namespace natsd {
@@ -361,11 +371,136 @@ TEST_P(ServerTest, SlowConsumerIsDisconnected) {
   Sync(pub);  // the publisher is unaffected
 }
 
+// Regression: with debug logging, a peer's disconnect was logged through the
+// already-freed connection.
+TEST_P(ServerTest, DebugAndTraceLogsSurviveDisconnects) {
+  char dir[] = "/tmp/natsd-logtest-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  const std::string log_path = std::string(dir) + "/natsd.log";
+  LoggerConfig trace;
+  trace.debug = true;
+  trace.trace = true;
+  trace.log_file = log_path;
+  ASSERT_TRUE(Logger::Global().Configure(trace).ok());
+  Start();
+  {
+    TestClient c = Client("CONNECT {\"verbose\":false,\"name\":\"app\"}\r\n");
+    c.Send("SUB t 1\r\nPUB t 2\r\nhi\r\n");
+    Sync(c);
+  }  // the client disconnects here
+  TestClient probe = Client();
+  Sync(probe);
+  server_->Shutdown();
+  ASSERT_TRUE(Logger::Global().Configure(LoggerConfig{}).ok());
+  std::ifstream f(log_path);
+  const std::string log((std::istreambuf_iterator<char>(f)), {});
+  EXPECT_NE(log.find("\"app\" - <<- MSG_PAYLOAD: [\"hi\"]"), std::string::npos) << log;
+  EXPECT_NE(log.find("\"app\" - Client connection closed: Client Closed"),
+            std::string::npos) << log;
+  std::remove(log_path.c_str());
+  rmdir(dir);
+}
+
 TEST_P(ServerTest, ShutdownClosesClients) {
   Start();
   TestClient c = Client();
   server_->Shutdown();
   EXPECT_TRUE(c.WaitClosed());
+}
+
+// A subscriber that reads in small pieces with pauses in between, far slower
+// than a publisher can send: the server must stall the publisher instead of
+// dropping the subscriber once max_pending/2 is passed.
+TEST_P(ServerTest, FastPublisherIsStalledInsteadOfDroppingSlowSubscriber) {
+  Start([](Options& o) { o.max_pending = 4 << 20; });
+  constexpr int kMsgs = 800;  // 50 MB
+  constexpr size_t kSize = 64 * 1024;
+
+  // A raw socket, so that the subscriber controls how fast it reads.
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(fd, 0);
+  timeval tv{.tv_sec = 10, .tv_usec = 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port()));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  std::string in;
+  auto read_until = [&](std::string_view needle) {
+    char buf[16 * 1024];
+    while (in.find(needle) == std::string::npos) {
+      const ssize_t n = recv(fd, buf, sizeof(buf), 0);
+      if (n <= 0) return false;
+      in.append(buf, static_cast<size_t>(n));
+    }
+    return true;
+  };
+  const std::string hello = "CONNECT {\"verbose\":false}\r\nSUB flood 1\r\nPING\r\n";
+  ASSERT_EQ(send(fd, hello.data(), hello.size(), MSG_NOSIGNAL),
+            static_cast<ssize_t>(hello.size()));
+  ASSERT_TRUE(read_until("PONG\r\n"));
+  in.clear();
+
+  // Reads 16 KB at a time with a short sleep, parsing MSG frames, until all
+  // messages arrived, the connection ends or a read times out.
+  int received = 0;
+  std::string error;
+  std::thread reader([&] {
+    const std::string header = absl::StrCat("MSG flood 1 ", kSize, "\r\n");
+    char buf[16 * 1024];
+    size_t pos = 0;
+    while (received < kMsgs) {
+      const size_t frame = header.size() + kSize + 2;
+      // The server's PINGs (the first comes after ~2 s) are answered.
+      if (std::string_view(in).substr(pos).starts_with("PING\r\n")) {
+        send(fd, "PONG\r\n", 6, MSG_NOSIGNAL);
+        pos += 6;
+        continue;
+      }
+      if (in.size() - pos >= frame) {
+        const std::string_view f(in.data() + pos, frame);
+        const std::string seq = absl::StrCat(received, ":");
+        if (!f.starts_with(header) || f.substr(header.size(), seq.size()) != seq ||
+            !f.ends_with("\r\n")) {
+          error = absl::StrCat("message ", received, " malformed or out of order: ",
+                               std::string(f.substr(0, 40)));
+          return;
+        }
+        ++received;
+        pos += frame;
+        continue;
+      }
+      in.erase(0, pos);
+      pos = 0;
+      const ssize_t n = recv(fd, buf, sizeof(buf), 0);
+      if (n <= 0) {
+        error = absl::StrCat("connection ended after ", received, " messages");
+        return;
+      }
+      in.append(buf, static_cast<size_t>(n));
+      absl::SleepFor(absl::Microseconds(500));
+    }
+    in.erase(0, pos);
+  });
+
+  TestClient pub = Client();
+  bool sent = true;
+  for (int i = 0; i < kMsgs && sent; ++i) {
+    std::string body = absl::StrCat(i, ":");
+    body.resize(kSize, 'x');
+    sent = pub.Send(absl::StrCat("PUB flood ", kSize, "\r\n", body, "\r\n"));
+  }
+  reader.join();
+  EXPECT_TRUE(sent);
+  EXPECT_EQ(error, "");
+  EXPECT_EQ(received, kMsgs);
+  // Both are still connected.
+  Sync(pub);
+  ASSERT_EQ(send(fd, "PING\r\n", 6, MSG_NOSIGNAL), 6);
+  EXPECT_TRUE(read_until("PONG\r\n"));
+  close(fd);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, ServerTest,
