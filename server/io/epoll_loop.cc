@@ -39,21 +39,15 @@ class EpollLoop;
 // A connection of an EpollLoop. After Close() the loop removes it from epoll
 // and, at the end of the batch, closes the fd, deletes it and calls OnClosed.
 // Loop thread only.
-class EpollConnection final : public Connection {
+class EpollConnection final : public ConnectionBase {
  public:
   EpollConnection(EpollLoop* loop, int fd, ConnectionHandler* handler, PeerAddress peer)
-      : loop_(loop), handler_(handler), fd_(fd), peer_(std::move(peer)) {}
+      : ConnectionBase(fd, handler, std::move(peer)), loop_(loop) {}
 
   void Write(std::span<const iovec> iov) override;
-  bool write_in_flight() const override { return writing_; }
   void PauseReading() override;
   void ResumeReading() override;
-  bool reading_paused() const override { return paused_; }
   void Close(absl::Status reason, bool flush_first) override;
-  int fd() const override { return fd_; }
-  const std::string& peer_address() const override { return peer_.address; }
-  const std::string& peer_ip() const override { return peer_.ip; }
-  int peer_port() const override { return peer_.port; }
 
  private:
   friend class EpollLoop;
@@ -67,19 +61,10 @@ class EpollConnection final : public Connection {
   void Shutdown();
 
   EpollLoop* const loop_;
-  ConnectionHandler* const handler_;
-  const int fd_;
   State state_ = State::kOpen;
-  bool writing_ = false;   // from Write() until OnWriteDone
-  // PauseReading(): EPOLLIN is out of the interest set, so unread bytes stay
+  // While paused_, EPOLLIN is out of the interest set, so unread bytes stay
   // in the kernel (nothing is ever read ahead into a buffer of ours).
-  bool paused_ = false;
   bool want_out_ = false;  // the socket buffer was full: EPOLLOUT is in the interest set
-  bool dirty_ = false;     // listed in EpollLoop::dirty_
-  TimerId flush_timer_ = 0;
-  PendingWrite write_;
-  absl::Status close_reason_;
-  PeerAddress peer_;
 };
 
 struct Listener {

@@ -183,6 +183,33 @@ class PendingWrite {
   size_t next_ = 0;
 };
 
+// What a connection of either backend holds: its handler, socket and peer,
+// the write in progress, and the state behind the Connection accessors. The
+// backends add their kernel bookkeeping. Loop thread only.
+class ConnectionBase : public Connection {
+ public:
+  ConnectionBase(int fd, ConnectionHandler* handler, PeerAddress peer)
+      : handler_(handler), fd_(fd), peer_(std::move(peer)) {}
+
+  bool write_in_flight() const final { return writing_; }
+  bool reading_paused() const final { return paused_; }
+  int fd() const final { return fd_; }
+  const std::string& peer_address() const final { return peer_.address; }
+  const std::string& peer_ip() const final { return peer_.ip; }
+  int peer_port() const final { return peer_.port; }
+
+ protected:
+  ConnectionHandler* const handler_;
+  const int fd_;
+  bool writing_ = false;  // from Write() until OnWriteDone
+  bool paused_ = false;   // from PauseReading() until ResumeReading()
+  bool dirty_ = false;    // listed in the loop's end-of-batch work list
+  TimerId flush_timer_ = 0;  // bounds Close(flush_first)
+  PendingWrite write_;
+  absl::Status close_reason_;
+  PeerAddress peer_;
+};
+
 }  // namespace natsd::io
 
 #endif  // NATSD_SERVER_IO_LOOP_BASE_H_

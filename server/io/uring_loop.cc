@@ -60,21 +60,15 @@ class UringLoop;
 // A connection of a UringLoop. After Close() it lives on until the kernel has
 // finished its recv and sendmsg; then the loop closes the fd, deletes it and
 // calls OnClosed. Loop thread only.
-class UringConnection final : public Connection {
+class UringConnection final : public ConnectionBase {
  public:
   UringConnection(UringLoop* loop, int fd, ConnectionHandler* handler, PeerAddress peer)
-      : loop_(loop), handler_(handler), fd_(fd), peer_(std::move(peer)) {}
+      : ConnectionBase(fd, handler, std::move(peer)), loop_(loop) {}
 
   void Write(std::span<const iovec> iov) override;
-  bool write_in_flight() const override { return writing_; }
   void PauseReading() override;
   void ResumeReading() override;
-  bool reading_paused() const override { return paused_; }
   void Close(absl::Status reason, bool flush_first) override;
-  int fd() const override { return fd_; }
-  const std::string& peer_address() const override { return peer_.address; }
-  const std::string& peer_ip() const override { return peer_.ip; }
-  int peer_port() const override { return peer_.port; }
 
  private:
   friend class UringLoop;
@@ -89,29 +83,20 @@ class UringConnection final : public Connection {
   void Shutdown();
 
   UringLoop* const loop_;
-  ConnectionHandler* const handler_;
-  const int fd_;
   State state_ = State::kOpen;
   bool recv_armed_ = false;   // a multishot recv is in the kernel
   bool recv_wanted_ = true;   // arm a recv at the end of the batch
-  // PauseReading(): the multishot recv is cancelled and not re-armed. Its
+  // While paused_, the multishot recv is cancelled and not re-armed. Its
   // completions that were already on their way are copied to held_, as are
   // any that follow while held_ is non-empty, so bytes keep their order.
-  bool paused_ = false;
   bool resume_listed_ = false;  // listed in UringLoop::resumed_
   std::string held_;
   // How the recv ended while paused (EOF or an error), acted on after held_
   // has been delivered.
   std::optional<absl::Status> held_end_;
-  bool writing_ = false;      // from Write() until OnWriteDone
   bool write_armed_ = false;  // a sendmsg is in the kernel
-  bool dirty_ = false;        // listed in UringLoop::dirty_
   bool finalizing_ = false;   // listed in UringLoop::closed_
-  TimerId flush_timer_ = 0;
-  PendingWrite write_;
   msghdr msg_{};  // the kernel reads it when the sendmsg is submitted
-  absl::Status close_reason_;
-  PeerAddress peer_;
 };
 
 // A listening socket with its multishot accept.
