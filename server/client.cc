@@ -486,6 +486,14 @@ void Client::SendProto(std::string_view bytes) {
   }
 }
 
+void Client::SendLameDuckInfo() {
+  if (state_ != State::kOpen || opts_.protocol < 1 ||
+      last_ping_in_ == absl::InfinitePast()) {
+    return;
+  }
+  SendProto(server_.LameDuckInfo(cid_, conn_->peer_ip()));
+}
+
 void Client::SendOk() { SendProto(kOk); }
 
 void Client::SendErr(std::string_view text) {

@@ -130,6 +130,11 @@ class Client final : public io::ConnectionHandler,
   // written first, within a bounded time.
   void Close(CloseReason reason, bool flush);
 
+  // Loop thread, lame duck mode: sends the INFO with "ldm":true if this
+  // client takes asynchronous INFO, as the reference decides it: CONNECT
+  // protocol >= 1 and its first PING already answered.
+  void SendLameDuckInfo();
+
   // Loop thread: a snapshot for monitoring (client_info.cc); the
   // subscription list only when `with_subs`.
   void Describe(ConnInfo* info, bool with_subs) const;

@@ -1,5 +1,6 @@
 // natsd: the process entry point. Command line and config file exactly as
-// nats-server reads them, then the server runs until INT or TERM.
+// nats-server reads them, then the server runs until INT or TERM, or until
+// lame duck mode (USR2) has closed every client.
 #include <cstdio>
 #include <span>
 #include <string>
@@ -75,7 +76,9 @@ int Run(int argc, char** argv) {
     server.Shutdown();
     return 1;
   }
-  natsd::WaitForSignals();
+  natsd::WaitForSignals([&server] {
+    server.EnterLameDuckMode([] { natsd::LameDuckModeDone(); });
+  });
   server.Shutdown();
   return 0;
 }

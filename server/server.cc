@@ -218,6 +218,18 @@ std::string Server::ClientInfo(uint64_t cid, const std::string& client_ip,
   return EncodeInfo(info);
 }
 
+std::string Server::LameDuckInfo(uint64_t cid, const std::string& client_ip) const {
+  // The reference's async INFO: the template with the client's id and
+  // address, without the nonce of the greeting, and the other cluster
+  // members' URLs only (there are none without clustering).
+  ServerInfo info = info_;
+  info.client_id = cid;
+  info.client_ip = client_ip;
+  info.connect_urls.clear();
+  info.ldm = true;
+  return EncodeInfo(info);
+}
+
 absl::Status Server::WritePidFile() {
   if (opts_.pid_file.empty()) return absl::OkStatus();
   std::ofstream f(opts_.pid_file, std::ios::trunc);

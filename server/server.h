@@ -6,8 +6,14 @@
 //   ... wait for a signal ...
 //   server.Shutdown();   // closes clients, joins the I/O threads
 //
-// Thread-safety: Start() and Shutdown() from one controlling thread; the
-// accessors are safe from any thread once Start() returned.
+// Lame duck mode (lame_duck.cc) runs on worker 0's loop thread: it stops the
+// listener, has every worker send its clients the LDM INFO, waits the grace
+// period, then asks the workers to close their clients a few at a time,
+// spread over the rest of lame_duck_duration, and finally calls `done`.
+//
+// Thread-safety: Start(), EnterLameDuckMode() and Shutdown() from one
+// controlling thread; the accessors are safe from any thread once Start()
+// returned.
 #ifndef NATSD_SERVER_SERVER_H_
 #define NATSD_SERVER_SERVER_H_
 
@@ -17,7 +23,10 @@
 #include <string>
 #include <vector>
 
+#include "absl/functional/any_invocable.h"
+#include "absl/random/random.h"
 #include "absl/status/status.h"
+#include "absl/time/time.h"
 #include "protocol/info.h"
 #include "server/account.h"
 #include "server/options.h"
@@ -41,6 +50,13 @@ class Server {
   // Closes every client (flushing what is queued), stops listening, joins the
   // I/O threads, removes the pid and ports files. Idempotent.
   void Shutdown();
+  // Enters lame duck mode as nats-server does (see above). `done` runs on an
+  // I/O thread once the last client has been asked to close (right away
+  // without clients); the controlling thread then calls Shutdown(), which
+  // finishes the closing as the reference's final Shutdown does. Shutdown() earlier abandons the schedule (`done`
+  // is then never called). False, and nothing happens, unless started and
+  // not yet in lame duck mode or shut down.
+  bool EnterLameDuckMode(absl::AnyInvocable<void() &&> done);
 
   const Options& options() const { return opts_; }
   Account& global_account() { return global_account_; }
@@ -53,6 +69,9 @@ class Server {
   // users are configured.
   std::string ClientInfo(uint64_t cid, const std::string& client_ip,
                          const std::string& nonce = "") const;
+  // The INFO telling a client that the server is in lame duck mode
+  // ("ldm":true), as the reference sends it (any thread).
+  std::string LameDuckInfo(uint64_t cid, const std::string& client_ip) const;
   // Client authentication, built by Start() (any thread once started).
   const Authenticator& authenticator() const { return *authenticator_; }
   uint64_t NextClientId() {
@@ -81,6 +100,10 @@ class Server {
   void OnAccept(int fd);
   absl::Status WritePidFile();
   absl::Status WritePortsFile();
+  // Lame duck mode steps (lame_duck.cc), on worker 0's loop thread.
+  void LameDuckCounted(int worker, size_t clients);
+  void LameDuckCloseNext();
+  void LameDuckFinish();
 
   Options opts_;
   Account global_account_{kGlobalAccountName};
@@ -99,6 +122,20 @@ class Server {
   std::unique_ptr<Monitor> monitor_;
   bool started_ = false;
   bool shut_down_ = false;
+  bool lame_duck_ = false;  // controlling thread
+
+  // The lame duck schedule; worker 0's loop thread only.
+  struct LameDuck {
+    absl::AnyInvocable<void() &&> done;
+    int awaiting_counts = 0;      // workers yet to report their clients
+    std::vector<size_t> to_close;  // per worker: clients still to close
+    size_t total = 0;             // sum of to_close
+    size_t next_worker = 0;       // round-robin position
+    absl::Duration interval;      // the longest pause between two batches
+    size_t batch = 1;             // clients closed per pause
+    absl::InsecureBitGen rng;
+  };
+  LameDuck ldm_;
 };
 
 }  // namespace natsd

@@ -2,24 +2,34 @@
 //
 // The handled signals are blocked in every thread (BlockSignals() runs before
 // any thread starts, and threads inherit the mask) and received synchronously
-// by the main thread in WaitForSignals(), so no handler runs in signal
-// context and no I/O thread is ever interrupted.
+// by the main thread in WaitForSignals() (through a signalfd), so no handler
+// runs in signal context and no I/O thread is ever interrupted.
 //
-//   INT, TERM  graceful shutdown; WaitForSignals() returns and main exits 0
+//   INT, TERM  graceful shutdown; WaitForSignals() returns and main exits 0.
+//              As in nats-server, TERM is ignored once in lame duck mode
+//              (the server is already on its way out); INT is not
 //   USR1       reopen the log file (log rotation)
 //   HUP        reload the configuration (not available yet: logged)
-//   USR2       lame duck mode (not available yet: logged)
+//   USR2       lame duck mode: `enter_lame_duck_mode` is called (once); when
+//              the server has closed its clients it calls LameDuckModeDone()
+//              and WaitForSignals() returns 0
 //   PIPE       ignored (a peer that went away is seen as a write error)
 //
-// Thread-safety: call both from the main thread only.
+// Thread-safety: BlockSignals() and WaitForSignals() from the main thread
+// only; LameDuckModeDone() from any thread.
 #ifndef NATSD_SERVER_SIGNALS_H_
 #define NATSD_SERVER_SIGNALS_H_
+
+#include "absl/functional/any_invocable.h"
 
 namespace natsd {
 
 void BlockSignals();
-// Returns the signal that asked for shutdown.
-int WaitForSignals();
+// Returns the signal that asked for shutdown, or 0 when lame duck mode
+// completed.
+int WaitForSignals(absl::AnyInvocable<void()> enter_lame_duck_mode);
+// Any thread: lame duck mode is over; makes WaitForSignals() return 0.
+void LameDuckModeDone();
 
 }  // namespace natsd
 

@@ -136,6 +136,30 @@ void Worker::PostShutdown(absl::Duration grace) {
   });
 }
 
+void Worker::PostLameDuckStart(
+    absl::AnyInvocable<void(size_t clients) &&> counted) {
+  loop_->Post([this, counted = std::move(counted)]() mutable {
+    lame_duck_clients_.reserve(clients_.size());
+    for (auto& [cid, c] : clients_) {
+      c->SendLameDuckInfo();
+      lame_duck_clients_.push_back(c);
+    }
+    std::move(counted)(lame_duck_clients_.size());
+  });
+}
+
+void Worker::PostLameDuckClose(size_t n) {
+  loop_->Post([this, n] {
+    // A client that went away by itself still takes its turn, as in the
+    // reference: the schedule was computed for all of them.
+    for (size_t i = 0; i < n && lame_duck_closed_ < lame_duck_clients_.size(); ++i) {
+      if (auto c = lame_duck_clients_[lame_duck_closed_++].lock()) {
+        c->Close(CloseReason::kServerShutdown, /*flush=*/true);
+      }
+    }
+  });
+}
+
 void Worker::MaybeStopAfterShutdown() {
   if (clients_.empty()) loop_->Stop();
 }

@@ -7,9 +7,9 @@
 // subscribers to flush are collected here and handed over at the end of the
 // batch (see OnBatchEnd).
 //
-// Thread-safety: PostFlushes(), PostAdopt(), PostShutdown() and PostVisit()
-// may be called from any thread; everything else only on this worker's loop
-// thread.
+// Thread-safety: PostFlushes(), PostAdopt(), PostShutdown(), PostVisit(),
+// PostLameDuckStart() and PostLameDuckClose() may be called from any thread;
+// everything else only on this worker's loop thread.
 #ifndef NATSD_SERVER_WORKER_H_
 #define NATSD_SERVER_WORKER_H_
 
@@ -61,6 +61,15 @@ class Worker {
   // Any thread: close every client, then stop the loop once they are gone
   // (or after `grace`).
   void PostShutdown(absl::Duration grace);
+  // Loop thread: whether PostShutdown's work has begun.
+  bool shutting_down() const { return shutting_down_; }
+
+  // Any thread, lame duck mode (Server::EnterLameDuckMode): sends every
+  // client the LDM INFO and lines them up, in order, to be closed; then
+  // calls `counted` with their number, on this loop thread.
+  void PostLameDuckStart(absl::AnyInvocable<void(size_t clients) &&> counted);
+  // Any thread: closes the next `n` of the clients lined up.
+  void PostLameDuckClose(size_t n);
 
   // Counters of the clients this worker has closed, added when each closes
   // (Client::ReportClosed). With the live clients' own counters they give
@@ -109,6 +118,9 @@ class Worker {
   std::atomic<size_t> num_clients_{0};
   ClosedTotals closed_totals_;
   bool shutting_down_ = false;
+  // Lame duck mode: the clients to close, and how many have been.
+  std::vector<std::weak_ptr<Client>> lame_duck_clients_;
+  size_t lame_duck_closed_ = 0;
 
   // Clients with new outbound bytes during the current batch.
   std::vector<std::shared_ptr<Client>> to_flush_;

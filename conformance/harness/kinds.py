@@ -9,8 +9,9 @@ c    - a GoogleTest binary (c/) whose tests start both servers themselves;
 Program clients (go, js) speak a tiny line protocol on stdout:
   `<anything>`      an observation line (must be equal for both servers)
   `FAIL: <msg>`     the case's own expectation failed
-  `@restart`, `@stop`, `@start`   ask the harness to act on the server;
-                    the harness answers `ok` on the client's stdin when done.
+  `@restart`, `@stop`, `@start`, `@signal <NAME>` (e.g. `@signal USR2`)
+                    ask the harness to act on the server; the harness
+                    answers `ok` on the client's stdin when done.
 """
 import glob
 import hashlib
@@ -210,6 +211,8 @@ class Program:
                         srv.stop()
                     elif op == "start":
                         srv.start(port=srv.port)
+                    elif op.startswith("signal "):
+                        srv.send_signal(getattr(signal, "SIG" + op.split(None, 1)[1]))
                     else:
                         fails.append("unknown control %r" % line)
                     proc.stdin.write("ok\n")

@@ -167,6 +167,11 @@ class Server:
         with _live_lock:
             _live.discard(self)
 
+    def send_signal(self, sig):
+        """Sends `sig` to the server process (e.g. SIGUSR2: lame duck mode)."""
+        if self.proc is not None:
+            self.proc.send_signal(sig)
+
     def restart(self, down_for=0.0):
         """Stops the server and starts it again on the same port."""
         port = self.port

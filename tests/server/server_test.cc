@@ -21,53 +21,18 @@
 #include "gtest/gtest.h"
 #include "server/io/event_loop.h"
 #include "server/logger.h"
+#include "tests/server/server_fixture.h"
 #include "tests/server/test_client.h"
 
 namespace natsd {
 namespace {
 
+using ::natsd::testing::BackendTestName;
+using ::natsd::testing::kBothBackends;
+using ::natsd::testing::ServerFixture;
 using ::natsd::testing::TestClient;
 
-class ServerTest : public ::testing::TestWithParam<IoBackend> {
- protected:
-  void SetUp() override {
-    if (GetParam() == IoBackend::kUring) {
-      if (absl::Status s = io::ProbeIoUring(); !s.ok()) {
-        GTEST_SKIP() << "io_uring unavailable here: " << s;
-      }
-    }
-  }
-  void TearDown() override {
-    if (server_) server_->Shutdown();
-  }
-
-  // Starts a server on a random loopback port; `tweak` adjusts the options.
-  void Start(void (*tweak)(Options&) = nullptr) {
-    Options o;
-    o.host = "127.0.0.1";
-    o.port = kRandomPort;
-    o.io_backend = GetParam();
-    o.io_threads = 2;
-    if (tweak != nullptr) tweak(o);
-    server_ = std::make_unique<Server>(o);
-    ASSERT_TRUE(server_->Start().ok());
-  }
-  int port() const { return server_->client_port(); }
-  TestClient Client(std::string_view connect =
-                        "CONNECT {\"verbose\":false,\"pedantic\":false,"
-                        "\"headers\":true,\"no_responders\":true}\r\n") {
-    auto c = TestClient::ConnectAndHandshake(port(), connect);
-    EXPECT_TRUE(c.ok()) << c.status();
-    return *std::move(c);
-  }
-  // A round trip, so that everything sent before has been processed.
-  static void Sync(TestClient& c) {
-    c.Send("PING\r\n");
-    ASSERT_TRUE(c.ReadUntil("PONG\r\n").ok());
-  }
-
-  std::unique_ptr<Server> server_;
-};
+class ServerTest : public ServerFixture {};
 
 TEST_P(ServerTest, SendsInfoFirst) {
   Start();
@@ -503,11 +468,7 @@ TEST_P(ServerTest, FastPublisherIsStalledInsteadOfDroppingSlowSubscriber) {
   close(fd);
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, ServerTest,
-                         ::testing::Values(IoBackend::kUring, IoBackend::kEpoll),
-                         [](const auto& info) {
-                           return std::string(IoBackendName(info.param));
-                         });
+INSTANTIATE_TEST_SUITE_P(Backends, ServerTest, kBothBackends, BackendTestName);
 
 }  // namespace
 }  // namespace natsd

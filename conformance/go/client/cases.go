@@ -374,6 +374,23 @@ func init() {
 		t.Obs("%v", recvAll(t, sub, 1))
 		t.Obs("reconnects=%d", nc.Stats().Reconnects)
 	}, 40)
+	reg("lame_duck_mode", func(t *T) {
+		ldm := make(chan struct{}, 1)
+		nc := t.Connect(nats.LameDuckModeHandler(func(*nats.Conn) { ldm <- struct{}{} }))
+		t.Check(nc.Flush(), "flush")
+		t.Control("signal USR2")
+		select {
+		case <-ldm:
+			t.Obs("lame duck mode notified")
+		case <-time.After(10 * time.Second):
+			t.Fail("no lame duck notification")
+		}
+		// The INFO is sent after the listener is closed; the clients are
+		// only closed after the grace period (10 s by default).
+		_, err := nats.Connect(t.URL, nats.Timeout(2*time.Second))
+		t.Obs("new connection: %s", ErrText(err))
+		t.Obs("still connected: %v", nc.IsConnected())
+	})
 	reg("reconnect_buffered_publish", func(t *T) {
 		reconnected := make(chan struct{}, 1)
 		nc := t.Connect(nats.ReconnectWait(100*time.Millisecond), nats.MaxReconnects(-1),

@@ -80,7 +80,8 @@ func (t *T) Connect(opts ...nats.Option) *nats.Conn {
 	return nc
 }
 
-// Control asks the harness to act on the server ("restart", "stop", "start").
+// Control asks the harness to act on the server ("restart", "stop", "start",
+// or "signal NAME" to send it SIGNAME, e.g. "signal USR2").
 func (t *T) Control(op string) {
 	fmt.Printf("@%s\n", op)
 	os.Stdout.Sync()
