@@ -60,18 +60,6 @@ std::optional<Less> SortBy(std::string_view opt, absl::Time now) {
   return std::nullopt;
 }
 
-void WriteSub(JsonWriter& w, const SubInfo& s, const std::string* account) {
-  w.StartObject();
-  if (account != nullptr) KeyString(w, "account", *account);
-  KeyString(w, "subject", s.subject);
-  if (!s.queue.empty()) KeyString(w, "qgroup", s.queue);
-  KeyString(w, "sid", s.sid);
-  KeyInt(w, "msgs", s.msgs);
-  if (s.max != 0) KeyInt(w, "max", s.max);
-  KeyUint(w, "cid", s.cid);
-  w.EndObject();
-}
-
 void WriteConn(JsonWriter& w, const ConnInfo& c, absl::Time now, bool subs,
                bool subs_detail, bool auth) {
   // A closed connection's uptime and idle time stop with it.

@@ -110,4 +110,16 @@ HttpResponse JsonResponse(const HttpRequest& req, std::string body) {
                       fmt::format("{}({})", callback, body), {}};
 }
 
+void WriteSub(JsonWriter& w, const SubInfo& s, const std::string* account) {
+  w.StartObject();
+  if (account != nullptr) KeyString(w, "account", *account);
+  KeyString(w, "subject", s.subject);
+  if (!s.queue.empty()) KeyString(w, "qgroup", s.queue);
+  KeyString(w, "sid", s.sid);
+  KeyInt(w, "msgs", s.msgs);
+  if (s.max != 0) KeyInt(w, "max", s.max);
+  KeyUint(w, "cid", s.cid);
+  w.EndObject();
+}
+
 }  // namespace natsd::monitor

@@ -16,6 +16,7 @@
 #include "fmt/format.h"
 #include "rapidjson/prettywriter.h"
 #include "rapidjson/stringbuffer.h"
+#include "server/conn_info.h"
 #include "server/monitor/http_server.h"
 
 namespace natsd::monitor {
@@ -79,6 +80,10 @@ int64_t ResidentMemoryBytes();
 
 // The body as JSON, or as JSONP when the request has `callback`.
 HttpResponse JsonResponse(const HttpRequest& req, std::string body);
+
+// One entry of a subscriptions_list, as /connz and /subsz write it; the
+// account name only where the reference includes it (/subsz).
+void WriteSub(JsonWriter& w, const SubInfo& s, const std::string* account);
 
 }  // namespace natsd::monitor
 

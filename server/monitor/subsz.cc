@@ -92,16 +92,7 @@ HttpResponse Monitor::Subsz(const HttpRequest& req) {
     Key(w, "subscriptions_list");
     w.StartArray();
     for (size_t i = first; i < last; ++i) {
-      const SubInfo& s = subs[i];
-      w.StartObject();
-      KeyString(w, "account", account.name());
-      KeyString(w, "subject", s.subject);
-      if (!s.queue.empty()) KeyString(w, "qgroup", s.queue);
-      KeyString(w, "sid", s.sid);
-      KeyInt(w, "msgs", s.msgs);
-      if (s.max != 0) KeyInt(w, "max", s.max);
-      KeyUint(w, "cid", s.cid);
-      w.EndObject();
+      WriteSub(w, subs[i], &account.name());
     }
     w.EndArray();
   }
