@@ -18,6 +18,7 @@
 #include <string_view>
 
 #include "absl/cleanup/cleanup.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "server/io/epoll_loop.h"
 #include "server/io/loop_base.h"
@@ -208,7 +209,13 @@ absl::StatusOr<int> OpenListenSocket(const std::string& host, int port, bool non
     return ErrnoToStatus(errno, "setsockopt(SO_REUSEADDR)");
   }
   if (bind(fd, res->ai_addr, res->ai_addrlen) != 0) {
-    return ErrnoToStatus(errno, absl::StrCat("bind ", where));
+    // In Go's words, as nats-server reports it ("listen tcp 127.0.0.1:4222:
+    // bind: address already in use"): scripts and supervisors match on it.
+    const int err = errno;
+    std::string reason = std::strerror(err);
+    if (!reason.empty()) reason[0] = absl::ascii_tolower(reason[0]);
+    return absl::Status(ErrnoToStatus(err, "").code(),
+                        absl::StrCat("listen tcp ", where, ": bind: ", reason));
   }
   // The kernel caps the backlog at net.core.somaxconn.
   if (listen(fd, 4096) != 0) return ErrnoToStatus(errno, absl::StrCat("listen ", where));
