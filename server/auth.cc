@@ -133,6 +133,11 @@ bool Authenticator::ConnectionTypeAllowed(const User& user) {
   return user.connection_types.empty() || user.connection_types.contains("STANDARD");
 }
 
+bool Authenticator::HasUser(const ConnectOptions& connect) const {
+  if (!connect.nkey.empty()) return nkeys_.contains(connect.nkey);
+  return users_.contains(connect.user);
+}
+
 std::optional<AuthenticatedUser> Authenticator::Authenticate(
     const ConnectOptions& connect, std::string_view nonce) const {
   if (!auth_required_) return AuthenticatedUser{};

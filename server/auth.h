@@ -57,6 +57,13 @@ class Authenticator {
   bool advertise_auth_required() const { return auth_required_ && no_auth_user_.empty(); }
   // Whether INFO carries a nonce: only when NKEY users are configured.
   bool nonce_required() const { return !nkeys_.empty(); }
+  // Whether a users list is configured (it names the user in the
+  // reference's authentication error log).
+  bool has_users() const { return !users_.empty(); }
+  // Whether the NKEY (if any) or else the user name `connect` claims is a
+  // configured NKEY user or users-list entry. A reload closes a client whose
+  // user is gone, as the reference does, without an error.
+  bool HasUser(const ConnectOptions& connect) const;
   // Whether plain-text passwords are configured (the reference warns).
   bool has_plaintext_passwords() const { return plaintext_passwords_; }
 

@@ -76,8 +76,8 @@ Client::Client(Server& server, Worker& worker, uint64_t cid)
       worker_(worker),
       cid_(cid),
       account_(&server.global_account()),
-      parser_(Parser::Limits{server.options().max_control_line,
-                             server.options().max_payload}) {}
+      parser_(Parser::Limits{worker.options().max_control_line,
+                             worker.options().max_payload}) {}
 
 Client::~Client() = default;
 
@@ -86,28 +86,35 @@ void Client::Start(io::Connection* conn) {
   peer_address_ = conn->peer_address();
   state_ = State::kOpen;
   last_activity_ = worker_.loop().Now();
-  auth_required_ = server_.auth_required();
+  auth_required_ = worker_.config().auth->auth_required();
   if (auth_required_) parser_.set_expect_connect(true);
   parser_.set_headers(false);
   if (Logger::Global().debug_enabled()) {
     Logger::Global().Debug("{}Client connection created", LogPrefix());
   }
   // The challenge an NKEY user signs; a fresh one per connection.
-  if (server_.authenticator().nonce_required()) nonce_ = NewNonce();
-  SendProto(server_.ClientInfo(cid_, conn_->peer_ip(), nonce_));
-  if (!server_.AdmitConnection()) {
-    Logger::Global().Error("{}{}", LogPrefix(), kErrMaxConnections);
-    SendErrAndClose(kErrMaxConnections, CloseReason::kMaxConnectionsExceeded);
+  if (worker_.config().auth->nonce_required()) nonce_ = NewNonce();
+  SendProto(worker_.config().ClientInfo(cid_, conn_->peer_ip(), nonce_));
+  if (!server_.AdmitConnection(options().max_connections)) {
+    CloseMaxConnectionsExceeded();
     return;
   }
   admitted_ = true;
-  if (auth_required_) {
-    std::weak_ptr<Client> weak = weak_from_this();
-    auth_timer_ = worker_.loop().AddTimer(
-        server_.options().auth_timeout, [weak] {
-          if (auto self = weak.lock()) self->OnAuthTimeout();
-        });
-  }
+  if (auth_required_) ArmAuthTimer();
+}
+
+const Options& Client::options() const { return worker_.options(); }
+
+void Client::ArmAuthTimer() {
+  std::weak_ptr<Client> weak = weak_from_this();
+  auth_timer_ = worker_.loop().AddTimer(options().auth_timeout, [weak] {
+    if (auto self = weak.lock()) self->OnAuthTimeout();
+  });
+}
+
+void Client::CloseMaxConnectionsExceeded() {
+  Logger::Global().Error("{}{}", LogPrefix(), kErrMaxConnections);
+  SendErrAndClose(kErrMaxConnections, CloseReason::kMaxConnectionsExceeded);
 }
 
 // ---------------------------------------------------------------------------
@@ -138,9 +145,7 @@ void Client::OnRead(std::string_view data) {
       SendErrAndClose(kErrMaxPayload, CloseReason::kMaxPayloadExceeded);
       return;
     case ParseStatus::kAuthViolation:
-      Logger::Global().Error("{}{}", LogPrefix(), "Authorization Error");
-      SendErrAndClose(kErrAuthViolation,
-                      CloseReason::kAuthenticationViolation);
+      AuthViolation();
       return;
     case ParseStatus::kBadArgs:
       // The reference logs the parse error and closes without an -ERR.
@@ -168,8 +173,7 @@ bool Client::OnConnect(std::string_view json) {
   // come from the server's configuration, not from the client).
   if ((auth_required_ && !Authenticate(opts_)) || !opts_.account.empty() ||
       opts_.new_account) {
-    Logger::Global().Error("{}{}", LogPrefix(), "Authorization Error");
-    SendErrAndClose(kErrAuthViolation, CloseReason::kAuthenticationViolation);
+    AuthViolation();
     return false;
   }
   parser_.set_expect_connect(false);
@@ -192,7 +196,7 @@ bool Client::OnConnect(std::string_view json) {
 
 bool Client::Authenticate(const ConnectOptions& connect) {
   std::optional<AuthenticatedUser> user =
-      server_.authenticator().Authenticate(connect, nonce_);
+      worker_.config().auth->Authenticate(connect, nonce_);
   if (!user.has_value()) return false;
   auth_user_ = std::move(user->name);
   SetPermissions(user->permissions);
@@ -324,7 +328,8 @@ bool Client::Deliver(ClientSub& sub, const Message& msg, Client& producer) {
   const bool has_headers = msg.header_len > 0;
   std::string_view payload = msg.payload;
   const std::string_view reply_sep = msg.reply.empty() ? "" : " ";
-  const int64_t max_pending = server_.options().max_pending;
+  // The producer's worker is this thread's: its configuration is safe here.
+  const int64_t max_pending = producer.worker_.options().max_pending;
   Outbound::AppendResult appended;
   if (has_headers && opts_.headers) {
     appended = out_.AppendMessage(
@@ -353,7 +358,7 @@ bool Client::Deliver(ClientSub& sub, const Message& msg, Client& producer) {
       break;
     case Outbound::AppendResult::kOverLimit:
       Logger::Global().Notice("{}Slow Consumer Detected: MaxPending of {} Exceeded",
-                   LogPrefix(), server_.options().max_pending);
+                   LogPrefix(), max_pending);
       CloseAsync(CloseReason::kSlowConsumerPendingBytes);
       return false;
     case Outbound::AppendResult::kClosed:
@@ -376,7 +381,7 @@ bool Client::OnSub(std::string_view subject, std::string_view queue,
                    std::string_view sid, std::string_view raw) {
   if (Logger::Global().trace_enabled()) Trace("<<-", "SUB", raw);
   if (!SubscribeAllowed(subject, queue, sid)) return true;
-  const int max_subs = server_.options().max_subscriptions;
+  const int max_subs = options().max_subscriptions;
   if (max_subs > 0 && static_cast<int>(subs_.size()) >= max_subs) {
     Logger::Global().Error("{}{}", LogPrefix(), kErrMaxSubs);
     SendErr(kErrMaxSubs);
@@ -491,7 +496,7 @@ void Client::SendLameDuckInfo() {
       last_ping_in_ == absl::InfinitePast()) {
     return;
   }
-  SendProto(server_.LameDuckInfo(cid_, conn_->peer_ip()));
+  SendProto(worker_.config().LameDuckInfo(cid_, conn_->peer_ip()));
 }
 
 void Client::SendOk() { SendProto(kOk); }
@@ -543,7 +548,7 @@ void Client::OnWriteDone(absl::Status status) {
 // Timers
 
 bool Client::WriteDeadlineExceeded(absl::Time now) const {
-  const absl::Duration deadline = server_.options().write_deadline;
+  const absl::Duration deadline = options().write_deadline;
   return state_ == State::kOpen && write_started_ != absl::InfinitePast() &&
          deadline > absl::ZeroDuration() && now - write_started_ > deadline;
 }
@@ -552,13 +557,13 @@ void Client::CloseWriteDeadlineExceeded() {
   Logger::Global().Notice(
       "{}Slow Consumer Detected: WriteDeadline of {} exceeded with {} chunks of "
       "{} total bytes.",
-      LogPrefix(), FormatGoDuration(server_.options().write_deadline),
+      LogPrefix(), FormatGoDuration(options().write_deadline),
       iov_.size(), out_.pending_bytes());
   Close(CloseReason::kSlowConsumerWriteDeadline, /*flush=*/false);
 }
 
 void Client::ArmPingTimer(bool first) {
-  absl::Duration d = server_.options().ping_interval;
+  absl::Duration d = options().ping_interval;
   if (first) {
     // As the reference: the first PING comes early (it measures the round
     // trip), randomized by up to 20% so that clients connecting together
@@ -577,13 +582,13 @@ void Client::OnPingTimer() {
   ping_timer_ = 0;
   if (state_ != State::kOpen) return;
   const absl::Time now = worker_.loop().Now();
-  const absl::Duration interval = server_.options().ping_interval;
+  const absl::Duration interval = options().ping_interval;
   // Like the reference: skip the PING when the client was recently active,
   // except until a first round trip has been measured.
   const bool recently_active =
       now - last_activity_ < interval || now - last_ping_in_ < interval;
   if (!recently_active || !rtt_measured_) {
-    if (pings_out_ + 1 > server_.options().max_pings_out) {
+    if (pings_out_ + 1 > options().max_pings_out) {
       Logger::Global().Debug("{}Stale Client Connection - Closing", LogPrefix());
       SendErrAndClose(kErrStaleConnection, CloseReason::kStaleConnection);
       return;
@@ -599,7 +604,7 @@ void Client::BeginStall() {
   std::shared_ptr<Client> sub = std::move(stall_candidate_);
   // Already stalled: epoll still reads a hung-up connection while paused.
   if (state_ != State::kOpen || conn_ == nullptr || stalled_on_ != nullptr) return;
-  const int64_t max_pending = server_.options().max_pending;
+  const int64_t max_pending = options().max_pending;
   const int64_t pending = sub->out_.pending_bytes();
   if (max_pending <= 0 || pending <= max_pending / 2) return;  // drained meanwhile
   if (Logger::Global().debug_enabled()) {
@@ -622,7 +627,7 @@ void Client::ArmStallTimer() {
 void Client::OnStallTimer() {
   stall_timer_ = 0;
   if (stalled_on_ == nullptr) return;
-  const int64_t max_pending = server_.options().max_pending;
+  const int64_t max_pending = options().max_pending;
   // A closing subscriber has dropped its queue or soon will: no reason to
   // wait for it.
   const bool still_full = stalled_on_->out_.pending_bytes() > max_pending / 2 &&
@@ -749,7 +754,7 @@ std::string GoQuote(std::string_view in) {
 }  // namespace
 
 void Client::TracePayload(std::string_view payload) const {
-  const int max_len = server_.options().max_traced_msg_len;
+  const int max_len = options().max_traced_msg_len;
   if (max_len > 0 && payload.size() > static_cast<size_t>(max_len)) {
     const std::string q = GoQuote(payload.substr(0, max_len));
     Logger::Global().Trace("{}<<- MSG_PAYLOAD: [\"{}...\"]", LogPrefix(),
@@ -768,7 +773,7 @@ std::string Client::LogPrefix() const {
 
 void Client::Trace(std::string_view direction, std::string_view op,
                    std::string_view args) const {
-  const int max_len = server_.options().max_traced_msg_len;
+  const int max_len = options().max_traced_msg_len;
   std::string_view shown = args;
   bool truncated = false;
   if (max_len > 0 && shown.size() > static_cast<size_t>(max_len)) {

@@ -48,6 +48,8 @@ namespace natsd {
 
 class Account;
 struct ConnInfo;
+struct Options;
+struct ServerConfig;
 class Client;
 class Server;
 class Worker;
@@ -135,6 +137,20 @@ class Client final : public io::ConnectionHandler,
   // protocol >= 1 and its first PING already answered.
   void SendLameDuckInfo();
 
+  // Loop thread, config reload (the worker already holds the new
+  // configuration): takes on the new limits and, when `auth_changed`,
+  // authorizes the connection again with its CONNECT under the new rules,
+  // as the reference does: a client whose listed user or NKEY is gone is
+  // closed; one no longer allowed in gets 'Authorization Violation' and is
+  // closed; otherwise it takes on its
+  // user's new permissions and loses, with a Permissions Violation each,
+  // the subscriptions they no longer allow (client_auth.cc).
+  // `before` is the configuration the connection was admitted under.
+  void ApplyReload(const ServerConfig& before, bool auth_changed);
+  // Loop thread: refuses or drops the connection with the reference's
+  // 'maximum connections exceeded'.
+  void CloseMaxConnectionsExceeded();
+
   // Loop thread: a snapshot for monitoring (client_info.cc); the
   // subscription list only when `with_subs`.
   void Describe(ConnInfo* info, bool with_subs) const;
@@ -160,6 +176,13 @@ class Client final : public io::ConnectionHandler,
   bool OnOk() override;
   bool OnErr(std::string_view text) override;
   bool OnInfo(std::string_view json) override;
+
+  // The options of this client's configuration generation (loop thread).
+  const Options& options() const;
+  void ArmAuthTimer();
+  // Logs the reference's authorization error, sends 'Authorization
+  // Violation' and closes.
+  void AuthViolation();
 
   // Queues protocol bytes for this client and schedules a flush at the end
   // of the current batch.

@@ -45,8 +45,10 @@ void Server::LameDuckCounted(int worker, size_t clients) {
     LameDuckFinish();
     return;
   }
-  const absl::Duration grace = opts_.lame_duck_grace_period;
-  absl::Duration spread = opts_.lame_duck_duration - grace;
+  // Not reloadable: any generation has the durations Start() was given.
+  const Options& opts = workers_[0]->options();
+  const absl::Duration grace = opts.lame_duck_grace_period;
+  absl::Duration spread = opts.lame_duck_duration - grace;
   if (spread <= absl::ZeroDuration()) spread = absl::Seconds(1);
   const int64_t spread_ns = absl::ToInt64Nanoseconds(spread);
   const int64_t total = static_cast<int64_t>(ldm_.total);

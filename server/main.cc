@@ -76,9 +76,23 @@ int Run(int argc, char** argv) {
     server.Shutdown();
     return 1;
   }
-  natsd::WaitForSignals([&server] {
+  natsd::SignalActions actions;
+  actions.enter_lame_duck_mode = [&server] {
     server.EnterLameDuckMode([] { natsd::LameDuckModeDone(); });
-  });
+  };
+  // The config file is read again and the same command line applied over
+  // it, as nats-server's reload does.
+  actions.reload = [&server, &flags]() -> absl::Status {
+    if (flags->config_file.empty()) {
+      return absl::FailedPreconditionError(
+          "can only reload config when a file is provided using -c or --config");
+    }
+    std::vector<std::string> reload_warnings;
+    absl::StatusOr<natsd::Options> fresh = natsd::BuildOptions(*flags, &reload_warnings);
+    if (!fresh.ok()) return fresh.status();
+    return server.Reload(*std::move(fresh));
+  };
+  natsd::WaitForSignals(std::move(actions));
   server.Shutdown();
   return 0;
 }

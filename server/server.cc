@@ -95,26 +95,21 @@ io::Backend ToIoBackend(IoBackend b) {
 
 }  // namespace
 
-Server::Server(Options opts) : opts_(std::move(opts)), server_id_(NewServerId()) {
-  info_.server_id = server_id_;
-  info_.server_name = opts_.server_name.empty() ? server_id_ : opts_.server_name;
-  info_.version = std::string(kCompatibleNatsVersion);
-  info_.go = fmt::format("natsd{}", kNatsdVersion);
-  info_.host = opts_.host;
-  info_.headers = !opts_.no_header_support;
-  info_.max_payload = opts_.max_payload;
-}
+Server::Server(Options opts)
+    : initial_opts_(std::move(opts)), server_id_(NewServerId()) {}
 
 Server::~Server() { Shutdown(); }
 
 absl::Status Server::Start() {
+  const Options& opts = initial_opts_;
   Logger::Global().Notice("Starting natsd");
   Logger::Global().Notice("  Version:  {} (nats-server {} compatible)", kNatsdVersion,
                kCompatibleNatsVersion);
-  Logger::Global().Notice("  Name:     {}", info_.server_name);
+  Logger::Global().Notice("  Name:     {}",
+                          opts.server_name.empty() ? server_id_ : opts.server_name);
   Logger::Global().Notice("  ID:       {}", server_id_);
-  if (!opts_.config_file.empty()) {
-    Logger::Global().Notice("Using configuration file: {}", opts_.config_file);
+  if (!opts.config_file.empty()) {
+    Logger::Global().Notice("Using configuration file: {}", opts.config_file);
   }
 
   // Debian builds abseil without NDEBUG, so every Mutex::Lock would also
@@ -122,21 +117,18 @@ absl::Status Server::Start() {
   // delivery path (Outbound, sublist, posted work).
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
 
-  absl::StatusOr<std::unique_ptr<Authenticator>> auth = Authenticator::Create(opts_);
+  absl::StatusOr<std::unique_ptr<Authenticator>> auth = Authenticator::Create(opts);
   if (!auth.ok()) return auth.status();
-  authenticator_ = *std::move(auth);
-  auth_required_ = authenticator_->auth_required();
-  info_.auth_required = authenticator_->advertise_auth_required();
-  if (authenticator_->has_plaintext_passwords()) {
+  if ((*auth)->has_plaintext_passwords()) {
     Logger::Global().Warn("Plaintext passwords detected, use nkeys or bcrypt");
   }
 
-  int threads = opts_.io_threads;
+  int threads = opts.io_threads;
   if (threads <= 0) {
     threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   }
   std::string why_not_uring;
-  io::Backend backend = ToIoBackend(opts_.io_backend);
+  io::Backend backend = ToIoBackend(opts.io_backend);
   for (int i = 0; i < threads; ++i) {
     absl::StatusOr<std::unique_ptr<io::EventLoop>> loop =
         io::CreateEventLoop(backend, i == 0 ? &why_not_uring : nullptr);
@@ -158,36 +150,43 @@ absl::Status Server::Start() {
                  "unavailable: {})", threads, why_not_uring);
   }
 
-  const int port = opts_.port == kRandomPort ? 0 : opts_.port;
+  const int port = opts.port == kRandomPort ? 0 : opts.port;
   absl::StatusOr<int> bound = workers_[0]->loop().Listen(
-      opts_.host, port, [this](int fd) { OnAccept(fd); });
+      opts.host, port, [this](int fd) { OnAccept(fd); });
   if (!bound.ok()) {
     return absl::Status(
         bound.status().code(),
-        fmt::format("Error listening on port: {}:{}, \"{}\"", opts_.host, port,
+        fmt::format("Error listening on port: {}:{}, \"{}\"", opts.host, port,
                     std::string(bound.status().message())));
   }
   client_port_ = *bound;
-  info_.port = client_port_;
-  if (!opts_.client_advertise.empty()) {
-    // Clients are told to use this address instead of ours.
-    SplitHostPort(opts_.client_advertise, &info_.host, &info_.port);
-  }
-  Logger::Global().Notice("Listening for client connections on {}:{}", opts_.host,
+  Logger::Global().Notice("Listening for client connections on {}:{}", opts.host,
                client_port_);
 
-  if (opts_.https_port != 0) {
+  // The first configuration generation; `opts` is moved into it.
+  auto config = std::make_shared<ServerConfig>();
+  config->info = MakeInfo(opts, **auth);
+  config->auth = *std::move(auth);
+  config->opts = std::move(initial_opts_);
+  {
+    absl::MutexLock lock(&config_mu_);
+    config_ = config;
+    config_load_time_ = start_time_;
+  }
+  for (auto& w : workers_) w->set_config(config);
+
+  if (config->opts.https_port != 0) {
     return absl::UnimplementedError(
         "monitoring over HTTPS (https_port) needs TLS, which natsd does not "
         "support yet: use http_port");
   }
-  if (opts_.http_port != 0) {
+  if (config->opts.http_port != 0) {
     monitor_ = std::make_unique<Monitor>(*this);
     if (absl::Status s = monitor_->Start(); !s.ok()) return s;
   }
 
-  if (absl::Status s = WritePidFile(); !s.ok()) return s;
-  if (absl::Status s = WritePortsFile(); !s.ok()) return s;
+  if (absl::Status s = WritePidFile(config->opts); !s.ok()) return s;
+  if (absl::Status s = WritePortsFile(config->opts); !s.ok()) return s;
 
   for (auto& w : workers_) w->StartThread();
   started_ = true;
@@ -200,49 +199,77 @@ void Server::OnAccept(int fd) {
   workers_[n % workers_.size()]->PostAdopt(fd);
 }
 
-bool Server::AdmitConnection() {
+std::shared_ptr<const ServerConfig> Server::config() const {
+  absl::MutexLock lock(&config_mu_);
+  return config_;
+}
+
+absl::Time Server::config_load_time() const {
+  absl::MutexLock lock(&config_mu_);
+  return config_load_time_;
+}
+
+ServerInfo Server::MakeInfo(const Options& opts, const Authenticator& auth) const {
+  ServerInfo info;
+  info.server_id = server_id_;
+  info.server_name = opts.server_name.empty() ? server_id_ : opts.server_name;
+  info.version = std::string(kCompatibleNatsVersion);
+  info.go = fmt::format("natsd{}", kNatsdVersion);
+  info.host = opts.host;
+  info.port = client_port_;
+  if (!opts.client_advertise.empty()) {
+    // Clients are told to use this address instead of ours.
+    SplitHostPort(opts.client_advertise, &info.host, &info.port);
+  }
+  info.headers = !opts.no_header_support;
+  info.auth_required = auth.advertise_auth_required();
+  info.max_payload = opts.max_payload;
+  return info;
+}
+
+bool Server::AdmitConnection(int max_connections) {
   const int64_t n = num_connections_.fetch_add(1, std::memory_order_relaxed);
-  if (opts_.max_connections > 0 && n >= opts_.max_connections) {
+  if (max_connections > 0 && n >= max_connections) {
     num_connections_.fetch_sub(1, std::memory_order_relaxed);
     return false;
   }
   return true;
 }
 
-std::string Server::ClientInfo(uint64_t cid, const std::string& client_ip,
-                               const std::string& nonce) const {
-  ServerInfo info = info_;
-  info.client_id = cid;
-  info.client_ip = client_ip;
-  info.nonce = nonce;
-  return EncodeInfo(info);
+std::string ServerConfig::ClientInfo(uint64_t cid, const std::string& client_ip,
+                                     const std::string& nonce) const {
+  ServerInfo i = info;
+  i.client_id = cid;
+  i.client_ip = client_ip;
+  i.nonce = nonce;
+  return EncodeInfo(i);
 }
 
-std::string Server::LameDuckInfo(uint64_t cid, const std::string& client_ip) const {
+std::string ServerConfig::LameDuckInfo(uint64_t cid, const std::string& client_ip) const {
   // The reference's async INFO: the template with the client's id and
   // address, without the nonce of the greeting, and the other cluster
   // members' URLs only (there are none without clustering).
-  ServerInfo info = info_;
-  info.client_id = cid;
-  info.client_ip = client_ip;
-  info.connect_urls.clear();
-  info.ldm = true;
-  return EncodeInfo(info);
+  ServerInfo i = info;
+  i.client_id = cid;
+  i.client_ip = client_ip;
+  i.connect_urls.clear();
+  i.ldm = true;
+  return EncodeInfo(i);
 }
 
-absl::Status Server::WritePidFile() {
-  if (opts_.pid_file.empty()) return absl::OkStatus();
-  std::ofstream f(opts_.pid_file, std::ios::trunc);
+absl::Status Server::WritePidFile(const Options& opts) {
+  if (opts.pid_file.empty()) return absl::OkStatus();
+  std::ofstream f(opts.pid_file, std::ios::trunc);
   f << getpid();
   if (!f) {
     return absl::InternalError(
-        absl::StrCat("Could not write pidfile: open ", opts_.pid_file));
+        absl::StrCat("Could not write pidfile: open ", opts.pid_file));
   }
   return absl::OkStatus();
 }
 
-absl::Status Server::WritePortsFile() {
-  if (opts_.ports_file_dir.empty()) return absl::OkStatus();
+absl::Status Server::WritePortsFile(const Options& opts) {
+  if (opts.ports_file_dir.empty()) return absl::OkStatus();
   char exe[4096];
   const ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
   std::string base = "natsd";
@@ -250,10 +277,10 @@ absl::Status Server::WritePortsFile() {
     std::string path(exe, n);
     base = path.substr(path.rfind('/') + 1);
   }
-  ports_file_ = absl::StrCat(opts_.ports_file_dir, "/", base, "_", getpid(),
+  ports_file_ = absl::StrCat(opts.ports_file_dir, "/", base, "_", getpid(),
                              ".ports");
   std::vector<std::string> urls;
-  for (const std::string& h : ReachableHosts(opts_.host)) {
+  for (const std::string& h : ReachableHosts(opts.host)) {
     urls.push_back(absl::StrCat("\"nats://", h, ":", client_port_, "\""));
   }
   std::ofstream f(ports_file_, std::ios::trunc);
@@ -280,7 +307,8 @@ void Server::Shutdown() {
   for (auto& w : workers_) w->PostShutdown(kShutdownGrace);
   for (auto& w : workers_) w->Join();
   workers_.clear();
-  if (!opts_.pid_file.empty()) std::remove(opts_.pid_file.c_str());
+  const std::string pid_file = config()->opts.pid_file;
+  if (!pid_file.empty()) std::remove(pid_file.c_str());
   if (!ports_file_.empty()) std::remove(ports_file_.c_str());
   Logger::Global().Notice("Server Exiting..");
 }

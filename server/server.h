@@ -3,16 +3,20 @@
 //
 //   natsd::Server server(opts);
 //   if (absl::Status s = server.Start(); !s.ok()) { ... }
-//   ... wait for a signal ...
+//   ... wait for a signal; on SIGHUP: server.Reload(rebuilt options) ...
 //   server.Shutdown();   // closes clients, joins the I/O threads
+//
+// The configuration in force is a ServerConfig generation (server_config.h):
+// Reload (reload.cc) builds a new one and hands it to every worker, which
+// re-checks its clients against it on its own thread.
 //
 // Lame duck mode (lame_duck.cc) runs on worker 0's loop thread: it stops the
 // listener, has every worker send its clients the LDM INFO, waits the grace
 // period, then asks the workers to close their clients a few at a time,
 // spread over the rest of lame_duck_duration, and finally calls `done`.
 //
-// Thread-safety: Start(), EnterLameDuckMode() and Shutdown() from one
-// controlling thread; the accessors are safe from any thread once Start()
+// Thread-safety: Start(), Reload(), EnterLameDuckMode() and Shutdown() from
+// one controlling thread; the accessors are safe from any thread once Start()
 // returned.
 #ifndef NATSD_SERVER_SERVER_H_
 #define NATSD_SERVER_SERVER_H_
@@ -25,15 +29,16 @@
 
 #include "absl/functional/any_invocable.h"
 #include "absl/random/random.h"
+#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "protocol/info.h"
 #include "server/account.h"
 #include "server/options.h"
+#include "server/server_config.h"
 
 namespace natsd {
 
-class Authenticator;
 class Monitor;
 class Worker;
 
@@ -57,39 +62,40 @@ class Server {
   // is then never called). False, and nothing happens, unless started and
   // not yet in lame duck mode or shut down.
   bool EnterLameDuckMode(absl::AnyInvocable<void() &&> done);
+  // Applies `fresh` (the config file read again, the command line over it)
+  // to the running server, as nats-server's reload does: on an option that
+  // cannot change while running, or invalid options, returns the
+  // reference's error and nothing changes. Otherwise logs what changed,
+  // installs the new generation and hands it to every worker, which checks
+  // its live clients against the new authorization (closing those no longer
+  // allowed in, removing subscriptions no longer permitted).
+  absl::Status Reload(Options fresh);
 
-  const Options& options() const { return opts_; }
+  // Any thread: the configuration in force.
+  std::shared_ptr<const ServerConfig> config() const;
+  // When the configuration in force was loaded (start or last reload).
+  absl::Time config_load_time() const;
   Account& global_account() { return global_account_; }
   const std::string& server_id() const { return server_id_; }
   // The port clients connect to (the bound one when opts.port was random).
   int client_port() const { return client_port_; }
-  bool auth_required() const { return auth_required_; }
 
-  // The INFO line for a new client (any thread); `nonce` only when NKEY
-  // users are configured.
-  std::string ClientInfo(uint64_t cid, const std::string& client_ip,
-                         const std::string& nonce = "") const;
-  // The INFO telling a client that the server is in lame duck mode
-  // ("ldm":true), as the reference sends it (any thread).
-  std::string LameDuckInfo(uint64_t cid, const std::string& client_ip) const;
-  // Client authentication, built by Start() (any thread once started).
-  const Authenticator& authenticator() const { return *authenticator_; }
   uint64_t NextClientId() {
     return next_cid_.fetch_add(1, std::memory_order_relaxed);
   }
-  // Counts a new client connection against max_connections; false when
-  // the limit is reached (the client must then be refused).
-  bool AdmitConnection();
+  // Counts a new client connection against `max_connections` (the limit of
+  // the caller's configuration; <= 0: none); false when it is reached (the
+  // client must then be refused).
+  bool AdmitConnection(int max_connections);
   void ReleaseConnection() {
     num_connections_.fetch_sub(1, std::memory_order_relaxed);
   }
   Worker& worker(int i) { return *workers_[i]; }
   int num_workers() const { return static_cast<int>(workers_.size()); }
 
-  // Monitoring (server/monitor/): the INFO template, when Start() began,
-  // client connections accepted so far, and the monitor (null when
-  // http_port is not set). Any thread once started.
-  const ServerInfo& info() const { return info_; }
+  // Monitoring (server/monitor/): when Start() began, client connections
+  // accepted so far, and the monitor (null when http_port is not set). Any
+  // thread once started.
   absl::Time start_time() const { return start_time_; }
   uint64_t total_connections() const {
     return next_cid_.load(std::memory_order_relaxed) - 1;
@@ -98,19 +104,26 @@ class Server {
 
  private:
   void OnAccept(int fd);
-  absl::Status WritePidFile();
-  absl::Status WritePortsFile();
+  absl::Status WritePidFile(const Options& opts);
+  absl::Status WritePortsFile(const Options& opts);
+  // The INFO template for `opts` once listening (reload.cc rebuilds it).
+  ServerInfo MakeInfo(const Options& opts, const Authenticator& auth) const;
+  // Controlling thread: installs `config` and hands it to every worker.
+  void Install(std::shared_ptr<const ServerConfig> config, bool auth_changed);
+  // Reload: closes connections over a lowered max_connections.
+  void CloseOverLimit(int max_connections);
   // Lame duck mode steps (lame_duck.cc), on worker 0's loop thread.
   void LameDuckCounted(int worker, size_t clients);
   void LameDuckCloseNext();
   void LameDuckFinish();
 
-  Options opts_;
+  mutable absl::Mutex config_mu_;
+  std::shared_ptr<const ServerConfig> config_ ABSL_GUARDED_BY(config_mu_);
+  absl::Time config_load_time_ ABSL_GUARDED_BY(config_mu_);
+  // The options Start() was given; moved into the first ServerConfig.
+  Options initial_opts_;
   Account global_account_{kGlobalAccountName};
   std::string server_id_;
-  ServerInfo info_;  // template: client-specific fields filled per client
-  bool auth_required_ = false;
-  std::unique_ptr<Authenticator> authenticator_;
   int client_port_ = 0;
   std::string ports_file_;
 

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cstdint>
+#include <string>
 
 #include "server/logger.h"
 
@@ -41,7 +42,7 @@ void LameDuckModeDone() {
   (void)!write(LameDuckDoneFd(), &one, sizeof(one));
 }
 
-int WaitForSignals(absl::AnyInvocable<void()> enter_lame_duck_mode) {
+int WaitForSignals(SignalActions actions) {
   sigset_t set = HandledSignals();
   const int sfd = signalfd(-1, &set, SFD_CLOEXEC);
   pollfd fds[2] = {{sfd, POLLIN, 0}, {LameDuckDoneFd(), POLLIN, 0}};
@@ -76,13 +77,16 @@ int WaitForSignals(absl::AnyInvocable<void()> enter_lame_duck_mode) {
         Logger::Global().Notice("Reopened log file");
         break;
       case SIGHUP:
-        Logger::Global().Warn("Trapped \"hangup\" signal: configuration reload is not "
-                   "available in this version of natsd");
+        Logger::Global().Debug("Trapped \"hangup\" signal");
+        if (absl::Status s = actions.reload(); !s.ok()) {
+          Logger::Global().Error("Failed to reload server configuration: {}",
+                                 std::string(s.message()));
+        }
         break;
       case SIGUSR2:
         if (!lame_duck) {
           lame_duck = true;
-          enter_lame_duck_mode();
+          actions.enter_lame_duck_mode();
         }
         break;
       default:

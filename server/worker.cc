@@ -160,6 +160,28 @@ void Worker::PostLameDuckClose(size_t n) {
   });
 }
 
+void Worker::PostReload(std::shared_ptr<const ServerConfig> config, bool auth_changed) {
+  loop_->Post([this, config = std::move(config), auth_changed]() mutable {
+    const std::shared_ptr<const ServerConfig> before = std::exchange(config_, std::move(config));
+    // Collected first: a client that fails the new rules closes.
+    std::vector<std::shared_ptr<Client>> all;
+    all.reserve(clients_.size());
+    for (auto& [cid, c] : clients_) all.push_back(c);
+    for (auto& c : all) c->ApplyReload(*before, auth_changed);
+  });
+}
+
+void Worker::PostCloseOverLimit(size_t n) {
+  loop_->Post([this, n] {
+    std::vector<std::shared_ptr<Client>> victims;
+    for (auto& [cid, c] : clients_) {
+      if (victims.size() == n) break;
+      victims.push_back(c);
+    }
+    for (auto& c : victims) c->CloseMaxConnectionsExceeded();
+  });
+}
+
 void Worker::MaybeStopAfterShutdown() {
   if (clients_.empty()) loop_->Stop();
 }

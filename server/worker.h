@@ -7,9 +7,14 @@
 // subscribers to flush are collected here and handed over at the end of the
 // batch (see OnBatchEnd).
 //
+// Each worker holds the configuration generation (server_config.h) its
+// clients read, so options and the authenticator are read without a lock;
+// a reload replaces it with PostReload.
+//
 // Thread-safety: PostFlushes(), PostAdopt(), PostShutdown(), PostVisit(),
-// PostLameDuckStart() and PostLameDuckClose() may be called from any thread;
-// everything else only on this worker's loop thread.
+// PostLameDuckStart(), PostLameDuckClose(), PostReload() and
+// PostCloseOverLimit() may be called from any thread; set_config() only
+// before StartThread(); everything else only on this worker's loop thread.
 #ifndef NATSD_SERVER_WORKER_H_
 #define NATSD_SERVER_WORKER_H_
 
@@ -25,6 +30,7 @@
 #include "absl/synchronization/mutex.h"
 #include "protocol/sublist.h"
 #include "server/io/event_loop.h"
+#include "server/server_config.h"
 
 namespace natsd {
 
@@ -39,6 +45,20 @@ class Worker {
   Worker& operator=(const Worker&) = delete;
 
   int index() const { return index_; }
+  // Loop thread: the configuration this worker's clients use.
+  const ServerConfig& config() const { return *config_; }
+  const Options& options() const { return config_->opts; }
+  // Before StartThread(): the first configuration.
+  void set_config(std::shared_ptr<const ServerConfig> config) {
+    config_ = std::move(config);
+  }
+  // Any thread, config reload: switches to `config`, then has every client
+  // apply it (Client::ApplyReload; `auth_changed`: authorize it again).
+  void PostReload(std::shared_ptr<const ServerConfig> config, bool auth_changed);
+  // Any thread, config reload under a lowered max_connections: closes `n`
+  // of this worker's clients with the reference's 'maximum connections
+  // exceeded'.
+  void PostCloseOverLimit(size_t n);
   io::EventLoop& loop() { return *loop_; }
   // Loop thread: this thread's lock-free cache of subject matches.
   MatchCache& match_cache() { return match_cache_; }
@@ -109,6 +129,7 @@ class Worker {
 
   Server& server_;
   const int index_;
+  std::shared_ptr<const ServerConfig> config_;
   std::unique_ptr<io::EventLoop> loop_;
   std::thread thread_;
   MatchCache match_cache_;

@@ -13,6 +13,7 @@ observations must be equal.
         c.read()                      # until quiet or closed
 """
 import json
+import re
 import socket
 import time
 
@@ -100,6 +101,16 @@ class Ctx:
 
     def restart(self):
         self.server.restart()
+
+    def reload(self, config):
+        """Rewrites the server's config file and sends SIGHUP (config reload)."""
+        self.server.reload(config)
+
+    def log(self, contains):
+        """Records the server's log lines containing `contains` (level and message;
+        a client's address and id are replaced by <client>, as they differ)."""
+        for line in self.server.log_lines(contains):
+            self.note("log: " + re.sub(r"\d+\.\d+\.\d+\.\d+:\d+ - cid:\d+", "<client>", line))
 
     def close_all(self):
         for c in self._conns:

@@ -7,6 +7,7 @@ config file and log. Every Server ever started is registered so that
 """
 import atexit
 import os
+import re
 import shutil
 import signal
 import socket
@@ -17,6 +18,8 @@ import time
 import ctypes
 
 from harness import nkeys
+
+_LEVEL = re.compile(r"\[(INF|WRN|ERR|FTL|DBG|TRC)\] ")
 
 _live = set()
 _live_lock = threading.Lock()
@@ -172,6 +175,44 @@ class Server:
         if self.proc is not None:
             self.proc.send_signal(sig)
 
+    RELOAD_DONE = ("Reloaded server configuration", "Failed to reload server configuration")
+
+    def reload(self, config, timeout=5.0):
+        """Rewrites the config file with `config` and sends SIGHUP; returns once the
+        server has logged that the reload succeeded or failed (bounded)."""
+        before = self._count_log(self.RELOAD_DONE)
+        with open(os.path.join(self.dir, "server.conf"), "w") as f:
+            f.write(self._expand(config))
+        self.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + timeout
+        while self._count_log(self.RELOAD_DONE) == before:
+            if time.monotonic() > deadline:
+                raise ServerError("%s did not log the reload:\n%s" % (self.label, self.log_tail()))
+            time.sleep(0.02)
+        # The server logs before its I/O threads have applied the new rules to
+        # live connections; give them a moment.
+        time.sleep(0.1)
+
+    def log_lines(self, contains):
+        """Log lines containing `contains`, without the pid and timestamp prefix
+        ("[ERR] Failed to reload ..."), in order."""
+        out = []
+        for line in self._read_log():
+            m = _LEVEL.search(line)
+            if m and contains in line:
+                out.append(line[m.start():])
+        return out
+
+    def _read_log(self):
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read().decode("utf-8", "replace").splitlines()
+        except OSError:
+            return []
+
+    def _count_log(self, needles):
+        return sum(1 for line in self._read_log() if any(n in line for n in needles))
+
     def restart(self, down_for=0.0):
         """Stops the server and starts it again on the same port."""
         port = self.port
@@ -181,12 +222,7 @@ class Server:
         self.start(port=port)
 
     def log_tail(self, n=20):
-        try:
-            with open(self.log_path, "rb") as f:
-                lines = f.read().decode("utf-8", "replace").splitlines()
-            return "\n".join(lines[-n:])
-        except OSError:
-            return ""
+        return "\n".join(self._read_log()[-n:])
 
     def cleanup(self):
         self.stop()

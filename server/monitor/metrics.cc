@@ -62,8 +62,9 @@ HttpResponse Monitor::Metrics() {
   if (!totals.ok()) {
     return HttpResponse::Text(503, std::string(totals.status().message()));
   }
-  const Options& o = server_.options();
-  const ServerInfo& info = server_.info();
+  const std::shared_ptr<const ServerConfig> config = server_.config();
+  const Options& o = config->opts;
+  const ServerInfo& info = config->info;
   const absl::Time now = absl::Now();
   const Sublist::Stats st = server_.global_account().sublist().stats();
 

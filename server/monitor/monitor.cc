@@ -45,12 +45,13 @@ int64_t ProcessCpuTicks() {
 
 Monitor::Monitor(Server& server)
     : server_(server),
-      base_path_(NormaliseBasePath(server.options().http_base_path)) {}
+      base_path_(NormaliseBasePath(server.config()->opts.http_base_path)) {}
 
 Monitor::~Monitor() { Stop(); }
 
 absl::Status Monitor::Start() {
-  const Options& o = server_.options();
+  const std::shared_ptr<const ServerConfig> config = server_.config();
+  const Options& o = config->opts;
   const std::string host = o.http_host.empty() ? o.host : o.http_host;
   const int port = o.http_port == kRandomPort ? 0 : o.http_port;
   SampleCpu();

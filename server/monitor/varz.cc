@@ -4,6 +4,7 @@
 #include <fstream>
 #include <thread>
 
+#include "server/auth.h"
 #include "server/monitor/json_util.h"
 #include "server/monitor/monitor.h"
 #include "server/server.h"
@@ -31,8 +32,9 @@ HttpResponse Monitor::Varz(const HttpRequest& req) {
   if (!totals.ok()) {
     return HttpResponse::Text(503, std::string(totals.status().message()));
   }
-  const Options& o = server_.options();
-  const ServerInfo& info = server_.info();
+  const std::shared_ptr<const ServerConfig> config = server_.config();
+  const Options& o = config->opts;
+  const ServerInfo& info = config->info;
   const absl::Time now = absl::Now();
 
   rapidjson::StringBuffer buf;
@@ -46,7 +48,7 @@ HttpResponse Monitor::Varz(const HttpRequest& req) {
   KeyString(w, "go", info.go);
   KeyString(w, "host", o.host);
   KeyInt(w, "port", server_.client_port());
-  if (server_.auth_required()) KeyBool(w, "auth_required", true);
+  if (config->auth->auth_required()) KeyBool(w, "auth_required", true);
   KeyInt(w, "max_connections", o.max_connections);
   if (o.max_subscriptions > 0) KeyInt(w, "max_subscriptions", o.max_subscriptions);
   KeyInt(w, "ping_interval", absl::ToInt64Nanoseconds(o.ping_interval));
@@ -91,7 +93,7 @@ HttpResponse Monitor::Varz(const HttpRequest& req) {
   w.StartObject();
   for (const auto& [path, n] : req_stats_) KeyUint(w, path, n);
   w.EndObject();
-  KeyTime(w, "config_load_time", server_.start_time());
+  KeyTime(w, "config_load_time", server_.config_load_time());
   w.EndObject();
   return JsonResponse(req, std::string(buf.GetString(), buf.GetSize()));
 }

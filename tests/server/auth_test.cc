@@ -8,14 +8,15 @@
 #include "fmt/format.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "server/config.h"
 #include "server/nkeys.h"
 #include "server/server.h"
+#include "tests/server/config_text.h"
 #include "tests/server/test_client.h"
 
 namespace natsd {
 namespace {
 
+using ::natsd::testing::FromConfig;
 using ::natsd::testing::TestClient;
 using ::testing::HasSubstr;
 using ::testing::Not;
@@ -24,16 +25,6 @@ using ::testing::Not;
 constexpr char kSecretHash[] = "$2a$04$zS2xR9.sxZ1GuWWapHsTMezMweO0yF71xYNWhcZzIcCyIAr.hfbtq";
 constexpr char kTokHash[] = "$2a$04$2.3AIkS2AZJ6i2XCCLO3cOBMPxmMvHWBaZE8zKb74FOeA9b.fSgee";
 
-// Options from config text, as natsd reads a config file.
-Options FromConfig(const std::string& text) {
-  Options o;
-  absl::StatusOr<ConfValue> root = ParseConfString(text, "test.conf");
-  EXPECT_TRUE(root.ok()) << root.status();
-  std::vector<std::string> warnings;
-  absl::Status s = ApplyConfig(*root, &o, &warnings);
-  EXPECT_TRUE(s.ok()) << s;
-  return o;
-}
 
 ConnectOptions Creds(std::string user, std::string pass, std::string token = "") {
   ConnectOptions c;
