@@ -12,6 +12,8 @@ Program clients (go, js) speak a tiny line protocol on stdout:
   `@restart`, `@stop`, `@start`, `@signal <NAME>` (e.g. `@signal USR2`)
                     ask the harness to act on the server; the harness
                     answers `ok` on the client's stdin when done.
+  `@spare`          start a second server like the one under test (same
+                    binary, flags and config); answers `ok <port>`.
 """
 import glob
 import hashlib
@@ -199,13 +201,20 @@ class Program:
         stderr = []
         err_thread = threading.Thread(target=lambda: stderr.append(proc.stderr.read()))
         err_thread.start()
-        lines, fails = [], []
+        lines, fails, spares = [], [], []
         try:
             for line in proc.stdout:
                 line = line.rstrip("\n")
                 if line.startswith("@"):
                     op = line[1:].strip()
-                    if op == "restart":
+                    reply = "ok"
+                    if op == "spare":
+                        spare = servers.Server(srv.binary, srv.args, srv.config,
+                                               label=srv.label + "-spare")
+                        spares.append(spare)
+                        spare.start()
+                        reply = "ok %d" % spare.port
+                    elif op == "restart":
                         srv.restart()
                     elif op == "stop":
                         srv.stop()
@@ -215,7 +224,7 @@ class Program:
                         srv.send_signal(getattr(signal, "SIG" + op.split(None, 1)[1]))
                     else:
                         fails.append("unknown control %r" % line)
-                    proc.stdin.write("ok\n")
+                    proc.stdin.write(reply + "\n")
                     proc.stdin.flush()
                 elif line.startswith("FAIL:"):
                     fails.append(line[5:].strip())
@@ -228,6 +237,8 @@ class Program:
                 kill()
                 proc.wait()
             err_thread.join(timeout=5)
+            for spare in spares:
+                spare.cleanup()
         err = None
         if timed_out:
             err = "timed out after %ss" % timeout

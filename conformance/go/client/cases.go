@@ -391,6 +391,39 @@ func init() {
 		t.Obs("new connection: %s", ErrText(err))
 		t.Obs("still connected: %v", nc.IsConnected())
 	})
+	reg("lame_duck_reconnects_elsewhere", func(t *T) {
+		// Two servers of the same kind; the client knows both and is on the
+		// first. Lame duck mode on the first must move it to the second
+		// (the grace period is shortened so that the close comes soon).
+		spare := t.Spare()
+		ldm := make(chan struct{}, 1)
+		reconnected := make(chan string, 1)
+		nc, err := nats.Connect(t.URL+","+spare, nats.DontRandomize(),
+			nats.ReconnectWait(100*time.Millisecond), nats.MaxReconnects(-1),
+			nats.LameDuckModeHandler(func(*nats.Conn) { ldm <- struct{}{} }),
+			nats.ReconnectHandler(func(c *nats.Conn) { reconnected <- c.ConnectedUrl() }))
+		t.Check(err, "connect")
+		defer nc.Close()
+		sub, _ := nc.SubscribeSync("moved")
+		t.Check(nc.Flush(), "flush")
+		t.Obs("on first: %v", nc.ConnectedUrl() == t.URL)
+		t.Control("signal USR2")
+		select {
+		case <-ldm:
+			t.Obs("lame duck mode notified")
+		case <-time.After(10 * time.Second):
+			t.Fail("no lame duck notification")
+		}
+		select {
+		case url := <-reconnected:
+			t.Obs("reconnected to spare: %v", url == spare)
+		case <-time.After(20 * time.Second):
+			t.Fail("no reconnect to the spare")
+		}
+		// The subscription moved with it.
+		t.Check(nc.Publish("moved", []byte("here")), "publish")
+		t.Obs("%v", recvAll(t, sub, 1))
+	}, "lame_duck_duration: \"30s\"\nlame_duck_grace_period: \"1s\"\n", 60)
 	reg("reconnect_buffered_publish", func(t *T) {
 		reconnected := make(chan struct{}, 1)
 		nc := t.Connect(nats.ReconnectWait(100*time.Millisecond), nats.MaxReconnects(-1),

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"os"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -83,11 +84,28 @@ func (t *T) Connect(opts ...nats.Option) *nats.Conn {
 // Control asks the harness to act on the server ("restart", "stop", "start",
 // or "signal NAME" to send it SIGNAME, e.g. "signal USR2").
 func (t *T) Control(op string) {
+	if reply := t.control(op); reply != "" {
+		t.Fail("control %s: unexpected reply %q", op, reply)
+	}
+}
+
+// Spare asks the harness for a second server of the same kind and
+// configuration as the one under test (for reconnecting elsewhere) and
+// returns its URL. It is stopped when the case ends.
+func (t *T) Spare() string {
+	return "nats://127.0.0.1:" + t.control("spare")
+}
+
+// control sends one control line and returns what follows "ok" in the reply.
+func (t *T) control(op string) string {
 	fmt.Printf("@%s\n", op)
 	os.Stdout.Sync()
-	if line, err := t.stdin.ReadString('\n'); err != nil || line != "ok\n" {
+	line, err := t.stdin.ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "ok") {
 		t.Fail("control %s: %q %v", op, line, err)
+		return ""
 	}
+	return strings.TrimSpace(strings.TrimPrefix(line, "ok"))
 }
 
 // ErrText is an error's text, or "<nil>".
