@@ -76,7 +76,10 @@ absl::StatusOr<std::unique_ptr<Authenticator>> Authenticator::Create(const Optio
     absl::StatusOr<std::shared_ptr<const Permissions>> perms =
         CompilePermissions(u.permissions);
     if (!perms.ok()) return perms.status();
-    user.permissions = *perms != nullptr ? *perms : *defaults;
+    // The authorization block's default_permissions are for its own users;
+    // account users got their account's defaults when parsed.
+    user.permissions = *perms != nullptr || !u.account.empty() ? *perms : *defaults;
+    user.account = u.account;
     if (u.allowed_connection_types.has_value()) {
       const ConfValue& v = *u.allowed_connection_types;
       std::vector<const ConfValue*> items;
@@ -146,7 +149,7 @@ std::optional<AuthenticatedUser> Authenticator::Authenticate(
     if (!sig.has_value()) return std::nullopt;
     absl::StatusOr<NkeyPublicKey> key = DecodeNkeyPublicKey(connect.nkey, kNkeyPrefixUser);
     if (!key.ok() || !VerifyNkeySignature(*key, nonce, *sig)) return std::nullopt;
-    return AuthenticatedUser{connect.nkey, it->second.permissions};
+    return AuthenticatedUser{connect.nkey, it->second.permissions, it->second.account};
   }
 
   if (!users_.empty()) {
@@ -166,7 +169,7 @@ std::optional<AuthenticatedUser> Authenticator::Authenticate(
       auto it = users_.find(std::string(username));
       if (it == users_.end() || !ConnectionTypeAllowed(it->second)) return std::nullopt;
       if (!ComparePasswords(it->second.password, password)) return std::nullopt;
-      return AuthenticatedUser{it->first, it->second.permissions};
+      return AuthenticatedUser{it->first, it->second.permissions, it->second.account};
     }
   }
 

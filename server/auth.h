@@ -41,6 +41,8 @@ struct AuthenticatedUser {
   std::string name;  // the user name or public nkey; empty for token/no auth
   // Null: everything is allowed.
   std::shared_ptr<const Permissions> permissions;
+  // The account the user belongs to; empty: the global account.
+  std::string account;
 };
 
 class Authenticator {
@@ -71,6 +73,7 @@ class Authenticator {
     std::shared_ptr<const Permissions> permissions;
     // Upper-cased; empty: any. Clients are "STANDARD".
     absl::flat_hash_set<std::string> connection_types;
+    std::string account;  // empty: the global account
   };
 
   Authenticator() = default;

@@ -29,6 +29,7 @@
 #include "absl/time/time.h"
 #include "protocol/info.h"
 #include "server/account.h"
+#include "server/accounts.h"
 #include "server/options.h"
 
 namespace natsd {
@@ -59,7 +60,9 @@ class Server {
   bool EnterLameDuckMode(absl::AnyInvocable<void() &&> done);
 
   const Options& options() const { return opts_; }
-  Account& global_account() { return global_account_; }
+  // Every account, "$G" first (accounts.h); built by Start().
+  Accounts& accounts() { return *accounts_; }
+  Account& global_account() { return accounts_->global(); }
   const std::string& server_id() const { return server_id_; }
   // The port clients connect to (the bound one when opts.port was random).
   int client_port() const { return client_port_; }
@@ -106,7 +109,7 @@ class Server {
   void LameDuckFinish();
 
   Options opts_;
-  Account global_account_{kGlobalAccountName};
+  std::unique_ptr<Accounts> accounts_;
   std::string server_id_;
   ServerInfo info_;  // template: client-specific fields filled per client
   bool auth_required_ = false;
