@@ -102,6 +102,23 @@ bool SubjectsCollide(std::string_view a, std::string_view b) {
   }
 }
 
+bool SubjectIsSubsetOf(std::string_view subject, std::string_view pattern) {
+  TokenCursor cs(subject), cp(pattern);
+  std::string_view ts, tp;
+  while (cp.Next(&tp)) {
+    if (!cs.Next(&ts) || tp.empty() || ts.empty()) return false;
+    if (tp == kFullWildcard) return true;
+    // A wildcard in the subject is only covered by the same wildcard.
+    if (ts == kFullWildcard) return false;
+    if (ts == kPartialWildcard) {
+      if (tp != kPartialWildcard) return false;
+      continue;
+    }
+    if (tp != kPartialWildcard && tp != ts) return false;
+  }
+  return !cs.Next(&ts);
+}
+
 size_t NumTokens(std::string_view subject) {
   if (subject.empty()) return 0;
   size_t n = 1;

@@ -51,6 +51,12 @@ bool SubjectMatches(std::string_view pattern, std::string_view literal);
 // with an empty token collides with nothing.
 bool SubjectsCollide(std::string_view a, std::string_view b);
 
+// True if every literal subject `subject` matches is also matched by
+// `pattern` (both may have wildcards): "foo.bar" and "foo.*" are subsets of
+// "foo.>", "foo.>" is not a subset of "foo.*". The reference's
+// subjectIsSubsetMatch, used to authorize imports against exports.
+bool SubjectIsSubsetOf(std::string_view subject, std::string_view pattern);
+
 // Number of tokens: 0 for "", otherwise separators + 1.
 size_t NumTokens(std::string_view subject);
 

@@ -1,33 +1,97 @@
 // Account: an isolated subject space. Every client belongs to exactly one;
-// messages published in an account reach only that account's subscribers.
-// Until configured accounts exist, all clients share the global account "$G",
-// as in nats-server.
+// a message published in an account reaches only that account's
+// subscribers, except through an import:
 //
-// Thread-safety: name is immutable; the sublist is internally synchronized.
+//   * a stream import copies the exporter's messages on a subject to the
+//     importer's subscribers, renamed (`prefix`, `to`);
+//   * a service import forwards the importer's requests on its local
+//     subject to the exporter's responders, and their responses back
+//     (reply subjects "_R_.<prefix>.<id>", tracked in ServiceReplies).
+//
+// Clients outside configured accounts share the global account "$G", as in
+// nats-server. Accounts are built once at start (accounts.h) and live as
+// long as the server.
+//
+// Thread-safety: everything but the sublist and replies() is immutable
+// after Accounts::Create; the sublist is internally synchronized and
+// ServiceReplies has its own lock.
 #ifndef NATSD_SERVER_ACCOUNT_H_
 #define NATSD_SERVER_ACCOUNT_H_
 
+#include <cstddef>
+#include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
+#include "absl/time/time.h"
 #include "protocol/sublist.h"
+#include "server/options.h"
+#include "server/service_replies.h"
+#include "server/subject_mapping.h"
 
 namespace natsd {
 
 inline constexpr char kGlobalAccountName[] = "$G";
 
+class Account;
+
+// This account receives `exporter`'s messages on `subject`, renamed by
+// `mapping` to `to` (a prefix, a `to` subject, or unchanged).
+struct StreamImport {
+  Account* exporter = nullptr;
+  std::string subject;  // in the exporter
+  std::string to;       // here
+  std::string prefix;   // as configured ("" with `to`)
+  SubjectMapping mapping;  // subject -> to
+};
+
+// Requests published here on `to` go to `exporter` on `subject` (renamed by
+// `mapping`); responses come back on the requester's reply subject.
+struct ServiceImport {
+  Account* importer = nullptr;
+  Account* exporter = nullptr;
+  std::string to;       // here
+  std::string subject;  // in the exporter
+  SubjectMapping mapping;  // to -> subject
+  ServiceResponseType response_type = ServiceResponseType::kSingleton;
+  absl::Duration response_threshold = kDefaultServiceResponseThreshold;
+  bool share = false;
+};
+
 class Account {
  public:
-  explicit Account(std::string name) : name_(std::move(name)) {}
+  // `index` numbers accounts 0..N-1 ("$G" is 0) for per-thread tables.
+  Account(std::string name, size_t index) : name_(std::move(name)), index_(index) {}
   Account(const Account&) = delete;
   Account& operator=(const Account&) = delete;
 
   const std::string& name() const { return name_; }
+  size_t index() const { return index_; }
   Sublist& sublist() { return sublist_; }
+  // When the account was set up (/accountz update_time).
+  absl::Time update_time() const { return update_time_; }
+
+  const std::vector<ConfigExport>& exports() const { return exports_; }
+  const std::vector<StreamImport>& stream_imports() const { return stream_imports_; }
+  const std::vector<std::unique_ptr<ServiceImport>>& service_imports() const {
+    return service_imports_;
+  }
+  // Reply mappings of requests that reached this account's services.
+  ServiceReplies& replies() { return replies_; }
 
  private:
+  friend class Accounts;  // fills in exports and imports at start
+
   const std::string name_;
+  const size_t index_;
+  const absl::Time update_time_ = absl::Now();
   Sublist sublist_;
+  std::vector<ConfigExport> exports_;
+  std::vector<StreamImport> stream_imports_;
+  // Pointers stay valid: subscriptions in the sublist refer to them.
+  std::vector<std::unique_ptr<ServiceImport>> service_imports_;
+  ServiceReplies replies_;
 };
 
 }  // namespace natsd

@@ -76,7 +76,10 @@ absl::StatusOr<std::unique_ptr<Authenticator>> Authenticator::Create(const Optio
     absl::StatusOr<std::shared_ptr<const Permissions>> perms =
         CompilePermissions(u.permissions);
     if (!perms.ok()) return perms.status();
-    user.permissions = *perms != nullptr ? *perms : *defaults;
+    // The authorization block's default_permissions are for its own users;
+    // account users got their account's defaults when parsed.
+    user.permissions = *perms != nullptr || !u.account.empty() ? *perms : *defaults;
+    user.account = u.account;
     if (u.allowed_connection_types.has_value()) {
       const ConfValue& v = *u.allowed_connection_types;
       std::vector<const ConfValue*> items;
@@ -133,9 +136,10 @@ bool Authenticator::ConnectionTypeAllowed(const User& user) {
   return user.connection_types.empty() || user.connection_types.contains("STANDARD");
 }
 
-bool Authenticator::HasUser(const ConnectOptions& connect) const {
-  if (!connect.nkey.empty()) return nkeys_.contains(connect.nkey);
-  return users_.contains(connect.user);
+const std::string* Authenticator::AccountOf(const ConnectOptions& connect) const {
+  const auto& users = connect.nkey.empty() ? users_ : nkeys_;
+  auto it = users.find(connect.nkey.empty() ? connect.user : connect.nkey);
+  return it == users.end() ? nullptr : &it->second.account;
 }
 
 std::optional<AuthenticatedUser> Authenticator::Authenticate(
@@ -151,7 +155,7 @@ std::optional<AuthenticatedUser> Authenticator::Authenticate(
     if (!sig.has_value()) return std::nullopt;
     absl::StatusOr<NkeyPublicKey> key = DecodeNkeyPublicKey(connect.nkey, kNkeyPrefixUser);
     if (!key.ok() || !VerifyNkeySignature(*key, nonce, *sig)) return std::nullopt;
-    return AuthenticatedUser{connect.nkey, it->second.permissions};
+    return AuthenticatedUser{connect.nkey, it->second.permissions, it->second.account};
   }
 
   if (!users_.empty()) {
@@ -171,7 +175,7 @@ std::optional<AuthenticatedUser> Authenticator::Authenticate(
       auto it = users_.find(std::string(username));
       if (it == users_.end() || !ConnectionTypeAllowed(it->second)) return std::nullopt;
       if (!ComparePasswords(it->second.password, password)) return std::nullopt;
-      return AuthenticatedUser{it->first, it->second.permissions};
+      return AuthenticatedUser{it->first, it->second.permissions, it->second.account};
     }
   }
 

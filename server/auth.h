@@ -41,6 +41,8 @@ struct AuthenticatedUser {
   std::string name;  // the user name or public nkey; empty for token/no auth
   // Null: everything is allowed.
   std::shared_ptr<const Permissions> permissions;
+  // The account the user belongs to; empty: the global account.
+  std::string account;
 };
 
 class Authenticator {
@@ -60,10 +62,11 @@ class Authenticator {
   // Whether a users list is configured (it names the user in the
   // reference's authentication error log).
   bool has_users() const { return !users_.empty(); }
-  // Whether the NKEY (if any) or else the user name `connect` claims is a
-  // configured NKEY user or users-list entry. A reload closes a client whose
-  // user is gone, as the reference does, without an error.
-  bool HasUser(const ConnectOptions& connect) const;
+  // The account of the configured NKEY user (if `connect` has an NKEY) or
+  // else users-list entry `connect` names ("" for the global account), or
+  // nullptr when there is none. A reload closes a client whose user is gone
+  // or now belongs to another account, as the reference does (no error).
+  const std::string* AccountOf(const ConnectOptions& connect) const;
   // Whether plain-text passwords are configured (the reference warns).
   bool has_plaintext_passwords() const { return plaintext_passwords_; }
 
@@ -78,6 +81,7 @@ class Authenticator {
     std::shared_ptr<const Permissions> permissions;
     // Upper-cased; empty: any. Clients are "STANDARD".
     absl::flat_hash_set<std::string> connection_types;
+    std::string account;  // empty: the global account
   };
 
   Authenticator() = default;

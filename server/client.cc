@@ -76,6 +76,7 @@ Client::Client(Server& server, Worker& worker, uint64_t cid)
       worker_(worker),
       cid_(cid),
       account_(&server.global_account()),
+      match_cache_(&worker.match_cache(account_->index())),
       parser_(Parser::Limits{worker.options().max_control_line,
                              worker.options().max_payload}) {}
 
@@ -165,6 +166,9 @@ bool Client::OnConnect(std::string_view json) {
   }
   opts_ = *std::move(parsed);
   connect_received_ = true;
+  // As the reference: the time since accept estimates the round trip until
+  // a PING measures it (/connz rtt, the Nats-Request-Info header).
+  rtt_ = absl::Now() - start_;
   if (auth_timer_ != 0) {
     worker_.loop().CancelTimer(auth_timer_);
     auth_timer_ = 0;
@@ -200,6 +204,14 @@ bool Client::Authenticate(const ConnectOptions& connect) {
   if (!user.has_value()) return false;
   auth_user_ = std::move(user->name);
   SetPermissions(user->permissions);
+  // A connection's subscriptions stay in the account they were made in, so
+  // a re-authenticating CONNECT may not move it to another one.
+  Account* account = server_.accounts().Find(user->account);
+  if (account != account_) {
+    if (!subs_.empty() || account == nullptr) return false;
+    account_ = account;
+    match_cache_ = &worker_.match_cache(account->index());
+  }
   return true;
 }
 
@@ -251,12 +263,13 @@ bool Client::OnMsg(const PubArgs& args, std::string_view payload) {
 }
 
 bool Client::RouteMessage(const Message& msg) {
-  const SublistResult& result =
-      worker_.match_cache().Match(account_->sublist(), msg.subject);
+  return DeliverResult(match_cache_->Match(account_->sublist(), msg.subject), msg, 0);
+}
+
+bool Client::DeliverResult(const SublistResult& result, const Message& msg, int hops) {
   bool delivered = false;
   for (const SubscriptionPtr& s : result.psubs) {
-    auto& sub = static_cast<ClientSub&>(*s);
-    delivered |= sub.client->Deliver(sub, msg, *this);
+    delivered |= DeliverTo(static_cast<ClientSub&>(*s), msg, hops);
   }
   // One member per queue group: start at a random member and take the first
   // that accepts (skips members that are closing or over their limits).
@@ -265,8 +278,7 @@ bool Client::RouteMessage(const Message& msg) {
     if (n == 0) continue;
     const size_t start = worker_.NextRandom() % n;
     for (size_t i = 0; i < n; ++i) {
-      auto& sub = static_cast<ClientSub&>(*group[(start + i) % n]);
-      if (sub.client->Deliver(sub, msg, *this)) {
+      if (DeliverTo(static_cast<ClientSub&>(*group[(start + i) % n]), msg, hops)) {
         delivered = true;
         break;
       }
@@ -278,8 +290,7 @@ bool Client::RouteMessage(const Message& msg) {
 void Client::SendNoResponders(std::string_view reply) {
   // The reference answers on the client's own subscription that matches the
   // reply subject (its response inbox).
-  const SublistResult& r =
-      worker_.match_cache().Match(account_->sublist(), reply);
+  const SublistResult& r = match_cache_->Match(account_->sublist(), reply);
   for (const SubscriptionPtr& s : r.psubs) {
     auto& sub = static_cast<ClientSub&>(*s);
     if (sub.client.get() != this) continue;
@@ -394,11 +405,13 @@ bool Client::OnSub(std::string_view subject, std::string_view queue,
     sub->queue = std::string(queue);
     sub->sid = std::string(sid);
     sub->client = shared_from_this();
+    sub->account = account_;
     if (!account_->sublist().Insert(sub).ok()) {
       subs_.erase(it);
       SendErr(kErrInvalidSubject);
       return true;
     }
+    if (!account_->stream_imports().empty()) AddShadows(sub);
     it->second = std::move(sub);
   }
   if (opts_.verbose) SendOk();
@@ -426,7 +439,8 @@ bool Client::OnUnsub(std::string_view sid, std::optional<int64_t> max,
 
 void Client::Unsubscribe(const std::shared_ptr<ClientSub>& sub) {
   sub->closed.store(true, std::memory_order_relaxed);
-  (void)account_->sublist().Remove(sub);
+  (void)sub->account->sublist().Remove(sub);
+  RemoveShadows(*sub);
 }
 
 void Client::RemoveAllSubscriptions() {
@@ -436,7 +450,10 @@ void Client::RemoveAllSubscriptions() {
   for (auto& [sid, sub] : subs_) {
     sub->closed.store(true, std::memory_order_relaxed);
     batch.push_back(sub);
+    RemoveShadows(*sub);
   }
+  // Every subscription is in account_: the account never changes while
+  // the connection has any (Authenticate).
   account_->sublist().RemoveBatch(batch);
   // Breaks the client <-> subscription cycle.
   for (auto& [sid, sub] : subs_) sub->client.reset();

@@ -50,18 +50,38 @@ class Account;
 struct ConnInfo;
 struct Options;
 struct ServerConfig;
+struct ServiceImport;
+struct StreamImport;
 class Client;
 class Server;
 class Worker;
 
-// A subscription made by a client (SUB). Delivery counters are atomic because
-// publishers on several threads deliver to the same subscription.
+// A subscription in an account's sublist: a client's own (SUB), or one
+// that carries messages across accounts (client_imports.cc). Delivery
+// counters are atomic because publishers on several threads deliver to the
+// same subscription.
 struct ClientSub final : Subscription {
-  std::shared_ptr<Client> client;
+  enum class Kind : uint8_t {
+    kClient,           // SUB: deliver to `client`
+    kStreamImport,     // `origin`'s shadow in an exporting account
+    kServiceImport,    // forwards requests to the exporter of `service_import`
+    kServiceResponse,  // "_R_.<prefix>.>": routes responses back to importers
+  };
+  Kind kind = Kind::kClient;
+  Account* account = nullptr;  // whose sublist holds this subscription
+  std::shared_ptr<Client> client;  // kClient only
   std::string sid;
   std::atomic<int64_t> max{0};  // auto-unsubscribe after this many; 0 = none
   std::atomic<int64_t> delivered{0};
   std::atomic<bool> closed{false};
+  // kStreamImport: the client's subscription this one delivers to, and the
+  // import that renames the subject.
+  std::shared_ptr<ClientSub> origin;
+  const StreamImport* stream_import = nullptr;
+  const ServiceImport* service_import = nullptr;  // kServiceImport
+  // kClient: this subscription's shadows in the accounts it imports streams
+  // from (the client's loop thread only); cleared when it is removed.
+  std::vector<std::shared_ptr<ClientSub>> shadows;
 };
 
 // Why a connection was closed (nats-server's ClosedState names, for logs and
@@ -213,6 +233,24 @@ class Client final : public io::ConnectionHandler,
   // Routes one publication to every matching subscription; returns whether
   // at least one subscriber got it.
   bool RouteMessage(const Message& msg);
+  // Delivers to every subscription of `result`; `hops` counts the imports
+  // the message has crossed.
+  bool DeliverResult(const SublistResult& result, const Message& msg, int hops);
+  bool DeliverTo(ClientSub& sub, const Message& msg, int hops) {
+    if (sub.kind == ClientSub::Kind::kClient) [[likely]] {
+      return sub.client->Deliver(sub, msg, *this);
+    }
+    return RouteImport(sub, msg, hops);
+  }
+  // Cross-account routing (client_imports.cc): a shadow delivers renamed,
+  // a service import forwards the request, a response goes back.
+  bool RouteImport(ClientSub& sub, const Message& msg, int hops);
+  bool ForwardRequest(const ServiceImport& si, const Message& msg, int hops);
+  bool ForwardResponse(Account& exporter, const Message& msg, int hops);
+  // The shadows of `sub` in the accounts this client's account imports
+  // streams from, and their removal (client_imports.cc).
+  void AddShadows(const std::shared_ptr<ClientSub>& sub);
+  static void RemoveShadows(ClientSub& sub);
   void SendNoResponders(std::string_view reply);
   void ArmPingTimer(bool first);
   // Producer stall (see the class comment): at the end of OnRead, pauses
@@ -234,7 +272,8 @@ class Client final : public io::ConnectionHandler,
   Server& server_;
   Worker& worker_;
   const uint64_t cid_;
-  Account* account_;
+  Account* account_;  // set by authentication; "$G" until then
+  MatchCache* match_cache_;  // the worker's cache for account_
   io::Connection* conn_ = nullptr;  // null once closed: the loop frees it
   std::string peer_address_;        // "ip:port", kept for logs after close
   State state_ = State::kNew;

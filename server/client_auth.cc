@@ -8,8 +8,9 @@
 #include "fmt/format.h"
 #include "protocol/errors.h"
 #include "protocol/subject.h"
-#include "server/client.h"
+#include "server/accounts.h"
 #include "server/auth.h"
+#include "server/client.h"
 #include "server/logger.h"
 #include "server/server.h"
 #include "server/worker.h"
@@ -77,9 +78,12 @@ void Client::ApplyReload(const ServerConfig& before, bool auth_changed) {
   const Authenticator& was = *before.auth;
   const Authenticator& now = *worker_.config().auth;
   if ((!opts_.nkey.empty() || !opts_.user.empty()) &&
-      (was.has_users() || was.nonce_required()) && !now.HasUser(opts_)) {
-    Close(CloseReason::kClientClosed, /*flush=*/false);
-    return;
+      (was.has_users() || was.nonce_required())) {
+    const std::string* account = now.AccountOf(opts_);
+    if (account == nullptr || server_.accounts().Find(*account) != account_) {
+      Close(CloseReason::kClientClosed, /*flush=*/false);
+      return;
+    }
   }
   if (!auth_required_) {
     auth_user_.clear();

@@ -11,6 +11,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_join.h"
 #include "fmt/format.h"
+#include "server/accounts_config.h"
+#include "server/config_users.h"
 
 namespace natsd {
 namespace {
@@ -22,6 +24,11 @@ class Applier {
       : opts_(opts), warnings_(warnings) {}
 
   void ApplyTop(const ConfEntry& e);
+  // After every top-level key: the accounts block, which refers to the
+  // authorization settings wherever they appear in the file.
+  void ApplyAccounts() {
+    if (accounts_ != nullptr) ApplyAccountsConfig(*accounts_, opts_, &errors_);
+  }
 
   absl::Status Result() const {
     if (errors_.empty()) return absl::OkStatus();
@@ -96,11 +103,11 @@ class Applier {
   // "host:port", or just a port.
   bool Listen(const ConfEntry& e, std::string* host, int* port);
   void Authorization(const ConfEntry& e);
-  void Users(const ConfEntry& e, std::vector<ConfigUser>* users);
 
   Options* opts_;
   std::vector<std::string>* warnings_;
   std::vector<std::string> errors_;
+  const ConfEntry* accounts_ = nullptr;  // the last `accounts` key, if any
 };
 
 bool Applier::Size(const ConfEntry& e, int64_t* out) {
@@ -183,50 +190,6 @@ bool Applier::Listen(const ConfEntry& e, std::string* host, int* port) {
   return true;
 }
 
-void Applier::Users(const ConfEntry& e, std::vector<ConfigUser>* users) {
-  const ConfValue::Array* array = e.value.get_if<ConfValue::Array>();
-  if (array == nullptr) {
-    Error(e.key_pos, fmt::format("Expected users field to be an array, got {}",
-                                 e.value.TypeName()));
-    return;
-  }
-  for (const ConfValue& item : *array) {
-    const ConfValue::Map* map = item.get_if<ConfValue::Map>();
-    if (map == nullptr) {
-      Error(item.pos(), fmt::format("Expected user entry to be a map/struct, got {}",
-                                    item.TypeName()));
-      continue;
-    }
-    ConfigUser user;
-    for (const ConfEntry& f : *map) {
-      std::string key = absl::AsciiStrToLower(f.key);
-      if (key == "nkey") {
-        String(f, &user.nkey);
-      } else if (key == "user" || key == "username") {
-        String(f, &user.username);
-      } else if (key == "pass" || key == "password") {
-        String(f, &user.password);
-      } else if (key == "permission" || key == "permissions" || key == "authorization") {
-        user.permissions = f.value;
-      } else if (key == "allowed_connection_types" || key == "connection_types" ||
-                 key == "clients") {
-        user.allowed_connection_types = f.value;
-      } else {
-        Unknown(f);
-      }
-    }
-    if (user.nkey.empty() && user.username.empty()) {
-      Error(item.pos(), "User entry requires a user");
-      continue;
-    }
-    if (!user.nkey.empty() && (!user.username.empty() || !user.password.empty())) {
-      Error(item.pos(), "Nkey users do not take usernames or passwords");
-      continue;
-    }
-    users->push_back(std::move(user));
-  }
-}
-
 void Applier::Authorization(const ConfEntry& e) {
   const ConfValue::Map* map = e.value.get_if<ConfValue::Map>();
   if (map == nullptr) {
@@ -255,7 +218,7 @@ void Applier::Authorization(const ConfEntry& e) {
       }
     } else if (key == "users") {
       users.emplace();
-      Users(f, &*users);
+      ParseConfigUsers(f, &*users, &errors_);
     } else if (key == "default_permission" || key == "default_permissions" ||
                key == "permissions") {
       opts_->default_permissions = f.value;
@@ -300,8 +263,7 @@ const absl::flat_hash_set<std::string_view>& DeferredKeys() {
       "mappings", "maps", "ocsp", "allow_non_tls", "operator", "operators",
       "roots", "root", "root_operators", "root_operator", "resolver",
       "account_resolver", "accounts_resolver", "resolver_tls",
-      "resolver_preload", "resolver_pinned_accounts", "system_account",
-      "system", "no_system_account", "no_system", "no_sys_acc", "trusted",
+      "resolver_preload", "resolver_pinned_accounts", "no_system_account", "no_system", "no_sys_acc", "trusted",
       "trusted_keys", "server_tags", "default_js_domain"};
   return *keys;
 }
@@ -420,7 +382,9 @@ void Applier::ApplyTop(const ConfEntry& e) {
   } else if (k == "jetstream") {
     o.jetstream_block = e.value;
   } else if (k == "accounts") {
-    o.accounts_block = e.value;
+    accounts_ = &e;
+  } else if (k == "system_account" || k == "system") {
+    String(e, &o.system_account);
   } else if (k == "tls") {
     o.tls_block = e.value;
   } else if (k == "websocket" || k == "ws") {
@@ -460,6 +424,7 @@ absl::Status ApplyConfig(const ConfValue& root, Options* opts,
   }
   Applier applier(opts, warnings);
   for (const ConfEntry& e : *map) applier.ApplyTop(e);
+  applier.ApplyAccounts();
   return applier.Result();
 }
 

@@ -18,6 +18,15 @@ std::string_view IoBackendName(IoBackend backend) {
   return "auto";
 }
 
+std::string_view ServiceResponseTypeName(ServiceResponseType type) {
+  switch (type) {
+    case ServiceResponseType::kSingleton: return "Singleton";
+    case ServiceResponseType::kStreamed: return "Streamed";
+    case ServiceResponseType::kChunked: return "Chunked";
+  }
+  return "Singleton";
+}
+
 std::optional<IoBackend> ParseIoBackend(std::string_view name) {
   std::string lower = absl::AsciiStrToLower(std::string(name));
   if (lower == "auto") return IoBackend::kAuto;

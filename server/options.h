@@ -3,7 +3,7 @@
 //
 // An Options value is built once at start-up (defaults, then the config file,
 // then command-line flags; see flags.h and config.h) and is then read-only.
-// Subsystems that are not implemented yet (cluster, JetStream, accounts, TLS,
+// Subsystems that are not implemented yet (cluster, JetStream, TLS,
 // ...) keep their raw config sub-tree so that a config written for
 // nats-server 2.9 is accepted and the owning subsystem can interpret it later.
 //
@@ -75,6 +75,58 @@ struct ConfigUser {
   std::string nkey;      // public user nkey; exclusive with username/password
   std::optional<ConfValue> permissions;
   std::optional<ConfValue> allowed_connection_types;
+  // The account the user logs in to (`accounts { A { users: [...] } }`);
+  // empty: the global account "$G".
+  std::string account;
+};
+
+// How a service export answers (`response_type`), the reference's
+// ServiceRespType: one response per request, or several until the
+// response threshold passes.
+enum class ServiceResponseType { kSingleton, kStreamed, kChunked };
+// "Singleton", "Streamed", "Chunked", as /accountz shows them.
+std::string_view ServiceResponseTypeName(ServiceResponseType type);
+
+// The reference's DEFAULT_SERVICE_EXPORT_RESPONSE_THRESHOLD: how long a
+// request's reply mapping waits for its response.
+inline constexpr absl::Duration kDefaultServiceResponseThreshold = absl::Minutes(2);
+
+// One entry of an account's `exports`: a stream or service subject others
+// may import, by everyone (`accounts` absent) or by the accounts listed.
+struct ConfigExport {
+  std::string subject;
+  bool service = false;
+  std::optional<std::vector<std::string>> accounts;
+  ServiceResponseType response_type = ServiceResponseType::kSingleton;
+  absl::Duration response_threshold = kDefaultServiceResponseThreshold;
+
+  bool operator==(const ConfigExport&) const = default;
+};
+
+// One entry of an account's `imports`. `subject` is the exporter's subject;
+// `to` the local one (a stream import's `to`, or `prefix` + subject; a
+// service import's `to`, else `subject`), filled in by the parser.
+struct ConfigImport {
+  bool service = false;
+  std::string account;
+  std::string subject;
+  std::string to;
+  std::string prefix;  // stream imports: as configured, for /accountz
+  bool share = false;
+
+  bool operator==(const ConfigImport&) const = default;
+};
+
+// One account of the `accounts` block; its users are in Options::users with
+// ConfigUser::account naming it.
+struct ConfigAccount {
+  std::string name;
+  std::string nkey;  // optional public account nkey ("A..."), checked at start
+  std::vector<ConfigExport> exports;
+  std::vector<ConfigImport> imports;
+  // Keys of subsystems natsd does not have (jetstream, mappings, limits),
+  // kept raw with the key lower-cased, as Options::other_config.
+  std::vector<std::pair<std::string, ConfValue>> other_config;
 };
 
 struct Options {
@@ -119,6 +171,11 @@ struct Options {
   std::optional<ConfValue> default_permissions;
   std::string no_auth_user;  // user assumed for clients sending no credentials
 
+  // --- Accounts (accounts_config.h) ----------------------------------------
+  // Configured accounts in file order; "$G" is implicit.
+  std::vector<ConfigAccount> accounts;
+  std::string system_account;  // must name a configured account
+
   // --- Logging -------------------------------------------------------------
   bool debug = false;          // -D
   bool trace = false;          // -V
@@ -162,14 +219,13 @@ struct Options {
   // --- Raw sub-trees of config blocks that later subsystems interpret ------
   std::optional<ConfValue> cluster_block;
   std::optional<ConfValue> jetstream_block;
-  std::optional<ConfValue> accounts_block;
   std::optional<ConfValue> tls_block;
   std::optional<ConfValue> websocket_block;
   std::optional<ConfValue> leafnodes_block;
   std::optional<ConfValue> mqtt_block;
   std::optional<ConfValue> gateway_block;
   // Other keys nats-server 2.9 accepts that natsd does not act on yet
-  // (operator, resolver, system_account, mappings, ...), in file order and
+  // (operator, resolver, mappings, ...), in file order and
   // with the key lower-cased.
   std::vector<std::pair<std::string, ConfValue>> other_config;
 

@@ -93,6 +93,7 @@ bool SameUsers(const Options& a, const Options& b) {
     const ConfigUser& x = a.users[i];
     const ConfigUser& y = b.users[i];
     if (x.username != y.username || x.password != y.password || x.nkey != y.nkey ||
+        x.account != y.account ||
         !SameValue(x.permissions, y.permissions) ||
         !SameValue(x.allowed_connection_types, y.allowed_connection_types)) {
       return false;
@@ -113,6 +114,34 @@ bool SameNkeyUsers(const Options& a, const Options& b) {
     }
   }
   return true;
+}
+
+bool SameAccounts(const Options& a, const Options& b) {
+  if (a.accounts.size() != b.accounts.size()) return false;
+  for (size_t i = 0; i < a.accounts.size(); ++i) {
+    const ConfigAccount& x = a.accounts[i];
+    const ConfigAccount& y = b.accounts[i];
+    if (x.name != y.name || x.nkey != y.nkey || x.exports != y.exports ||
+        x.imports != y.imports || x.other_config.size() != y.other_config.size()) {
+      return false;
+    }
+    for (size_t j = 0; j < x.other_config.size(); ++j) {
+      if (x.other_config[j].first != y.other_config[j].first ||
+          !SameValue(x.other_config[j].second, y.other_config[j].second)) {
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
+// "[A B]": the configured account names.
+std::string AccountNames(const Options& o) {
+  std::string out = "[";
+  for (const ConfigAccount& a : o.accounts) {
+    out += (out.size() > 1 ? " " : "") + a.name;
+  }
+  return out + "]";
 }
 
 const ConfValue* FindOther(const Options& o, std::string_view key) {
@@ -141,9 +170,13 @@ class Differ {
   // A field the running server cannot change.
   template <typename T>
   void Fixed(std::string_view go_name, const T& a, const T& b) {
-    if (!error_.ok() || Same(a, b)) return;
-    error_ = absl::InvalidArgumentError(fmt::format(
-        "config reload not supported for {}: old={}, new={}", go_name, Go(a), Go(b)));
+    if (!Same(a, b)) Refuse(go_name, Go(a), Go(b));
+  }
+
+  void Refuse(std::string_view go_name, const std::string& a, const std::string& b) {
+    if (!error_.ok()) return;
+    error_ = absl::InvalidArgumentError(
+        fmt::format("config reload not supported for {}: old={}, new={}", go_name, a, b));
   }
 
   // A reloadable field: when it changed, logs `notice` and returns true.
@@ -203,6 +236,13 @@ absl::StatusOr<ReloadPlan> DiffOptions(const Options& o, const Options& n) {
   // clients only when the rules really changed.
   if (!SameNkeyUsers(o, n)) d.Notice("Reloaded: authorization nkey users");
   d.Notice("Reloaded: authorization users");
+  // Accounts (their imports and exports) are wired once, at start; the
+  // users in them may change.
+  if (!SameAccounts(o, n)) {
+    std::string new_names = AccountNames(n);
+    if (new_names == AccountNames(o)) new_names += " (other imports, exports or settings)";
+    d.Refuse("Accounts", AccountNames(o), new_names);
+  }
   d.Notice("Reloaded: accounts");
   if (o.no_auth_user != n.no_auth_user) {
     // Only dropping a no_auth_user whose user is gone is allowed.
@@ -212,7 +252,7 @@ absl::StatusOr<ReloadPlan> DiffOptions(const Options& o, const Options& n) {
     }
     if (!user_gone) d.Fixed("NoAuthUser", o.no_auth_user, n.no_auth_user);
   }
-  d.Fixed("SystemAccount", OtherOrNone(o, "system_account"), OtherOrNone(n, "system_account"));
+  d.Fixed("SystemAccount", o.system_account, n.system_account);
   d.Changed(o.username, n.username, "Reloaded: authorization username");
   d.Changed(o.password, n.password, "Reloaded: authorization password");
   d.Changed(o.authorization, n.authorization, "Reloaded: authorization token");
@@ -276,7 +316,7 @@ absl::StatusOr<ReloadPlan> DiffOptions(const Options& o, const Options& n) {
   // Keys natsd keeps without acting on them (operator, resolver, mappings,
   // ...): any change is refused rather than silently ignored.
   for (const auto& [key, value] : n.other_config) {
-    if (key == "system_account" || key == "server_tags") continue;
+    if (key == "server_tags") continue;
     d.Fixed(key, OtherOrNone(o, key), std::optional<ConfValue>(value));
   }
   for (const auto& [key, value] : o.other_config) {
@@ -287,8 +327,7 @@ absl::StatusOr<ReloadPlan> DiffOptions(const Options& o, const Options& n) {
   if (!d.error().ok()) return d.error();
   plan.auth = o.username != n.username || o.password != n.password ||
               o.authorization != n.authorization || o.no_auth_user != n.no_auth_user ||
-              !SameUsers(o, n) || !SameValue(o.default_permissions, n.default_permissions) ||
-              !SameValue(o.accounts_block, n.accounts_block);
+              !SameUsers(o, n) || !SameValue(o.default_permissions, n.default_permissions);
   return plan;
 }
 

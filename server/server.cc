@@ -117,6 +117,10 @@ absl::Status Server::Start() {
   // delivery path (Outbound, sublist, posted work).
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
 
+  absl::StatusOr<std::unique_ptr<Accounts>> accounts = Accounts::Create(opts);
+  if (!accounts.ok()) return accounts.status();
+  accounts_ = *std::move(accounts);
+
   absl::StatusOr<std::unique_ptr<Authenticator>> auth = Authenticator::Create(opts);
   if (!auth.ok()) return auth.status();
   if ((*auth)->has_plaintext_passwords()) {

@@ -34,6 +34,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "server/account.h"
+#include "server/accounts.h"
 #include "server/options.h"
 #include "server/server_config.h"
 
@@ -75,7 +76,10 @@ class Server {
   std::shared_ptr<const ServerConfig> config() const;
   // When the configuration in force was loaded (start or last reload).
   absl::Time config_load_time() const;
-  Account& global_account() { return global_account_; }
+  // Every account, "$G" first (accounts.h); built by Start(), fixed for the
+  // server's life (a reload may not change the accounts).
+  Accounts& accounts() { return *accounts_; }
+  Account& global_account() { return accounts_->global(); }
   const std::string& server_id() const { return server_id_; }
   // The port clients connect to (the bound one when opts.port was random).
   int client_port() const { return client_port_; }
@@ -122,7 +126,7 @@ class Server {
   absl::Time config_load_time_ ABSL_GUARDED_BY(config_mu_);
   // The options Start() was given; moved into the first ServerConfig.
   Options initial_opts_;
-  Account global_account_{kGlobalAccountName};
+  std::unique_ptr<Accounts> accounts_;
   std::string server_id_;
   int client_port_ = 0;
   std::string ports_file_;

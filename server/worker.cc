@@ -16,7 +16,10 @@ constexpr absl::Duration kWriteDeadlineSweep = absl::Seconds(1);
 }  // namespace
 
 Worker::Worker(Server& server, int index, std::unique_ptr<io::EventLoop> loop)
-    : server_(server), index_(index), loop_(std::move(loop)) {
+    : server_(server),
+      index_(index),
+      loop_(std::move(loop)),
+      match_caches_(std::make_unique<MatchCache[]>(server.accounts().size())) {
   loop_->SetBatchEndHook([this] { OnBatchEnd(); });
 }
 

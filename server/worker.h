@@ -60,8 +60,10 @@ class Worker {
   // exceeded'.
   void PostCloseOverLimit(size_t n);
   io::EventLoop& loop() { return *loop_; }
-  // Loop thread: this thread's lock-free cache of subject matches.
-  MatchCache& match_cache() { return match_cache_; }
+  // Loop thread: this thread's lock-free cache of subject matches in the
+  // account numbered `account_index` (Account::index()), one per account
+  // so that clients of different accounts do not evict each other.
+  MatchCache& match_cache(size_t account_index) { return match_caches_[account_index]; }
   // Loop thread: a fast random number (queue group member choice).
   uint32_t NextRandom() { return absl::Uniform<uint32_t>(rng_); }
 
@@ -132,7 +134,7 @@ class Worker {
   std::shared_ptr<const ServerConfig> config_;
   std::unique_ptr<io::EventLoop> loop_;
   std::thread thread_;
-  MatchCache match_cache_;
+  std::unique_ptr<MatchCache[]> match_caches_;  // one per account
   absl::InsecureBitGen rng_;
 
   absl::flat_hash_map<uint64_t, std::shared_ptr<Client>> clients_;

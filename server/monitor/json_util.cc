@@ -122,4 +122,19 @@ void WriteSub(JsonWriter& w, const SubInfo& s, const std::string* account) {
   w.EndObject();
 }
 
+void WriteSublistStats(JsonWriter& w, const Sublist::Stats& st) {
+  KeyUint(w, "num_subscriptions", st.subs);
+  KeyUint(w, "num_cache", st.cache_entries);
+  KeyUint(w, "num_inserts", st.inserts);
+  KeyUint(w, "num_removes", st.removes);
+  KeyUint(w, "num_matches", st.matches);
+  KeyFloat(w, "cache_hit_rate",
+           st.matches > 0 ? static_cast<double>(st.cache_hits) / st.matches : 0);
+  KeyUint(w, "max_fanout", st.max_fanout);
+  KeyFloat(w, "avg_fanout",
+           st.total_fanout > 0
+               ? static_cast<double>(st.total_fanout) / st.cache_entries
+               : 0);
+}
+
 }  // namespace natsd::monitor

@@ -14,6 +14,7 @@
 
 #include "absl/time/time.h"
 #include "fmt/format.h"
+#include "protocol/sublist.h"
 #include "rapidjson/prettywriter.h"
 #include "rapidjson/stringbuffer.h"
 #include "server/conn_info.h"
@@ -84,6 +85,10 @@ HttpResponse JsonResponse(const HttpRequest& req, std::string body);
 // One entry of a subscriptions_list, as /connz and /subsz write it; the
 // account name only where the reference includes it (/subsz).
 void WriteSub(JsonWriter& w, const SubInfo& s, const std::string* account);
+
+// A sublist's statistics (num_subscriptions ... avg_fanout), as /subsz and
+// /accountz's sublist_stats write them.
+void WriteSublistStats(JsonWriter& w, const Sublist::Stats& st);
 
 }  // namespace natsd::monitor
 

@@ -16,21 +16,6 @@ namespace {
 // The reference's DefaultSubListSize.
 constexpr int64_t kDefaultSubListSize = 1024;
 
-void WriteStats(JsonWriter& w, const Sublist::Stats& st) {
-  KeyUint(w, "num_subscriptions", st.subs);
-  KeyUint(w, "num_cache", st.cache_entries);
-  KeyUint(w, "num_inserts", st.inserts);
-  KeyUint(w, "num_removes", st.removes);
-  KeyUint(w, "num_matches", st.matches);
-  KeyFloat(w, "cache_hit_rate",
-           st.matches > 0 ? static_cast<double>(st.cache_hits) / st.matches : 0);
-  KeyUint(w, "max_fanout", st.max_fanout);
-  KeyFloat(w, "avg_fanout",
-           st.total_fanout > 0
-               ? static_cast<double>(st.total_fanout) / st.cache_entries
-               : 0);
-}
-
 }  // namespace
 
 HttpResponse Monitor::Subsz(const HttpRequest& req) {
@@ -81,11 +66,11 @@ HttpResponse Monitor::Subsz(const HttpRequest& req) {
   w.StartObject();
   if (first == last) {
     // Like the reference: without a subscription list, only the statistics.
-    WriteStats(w, stats);
+    WriteSublistStats(w, stats);
   } else {
     KeyString(w, "server_id", server_.server_id());
     KeyTime(w, "now", absl::Now());
-    WriteStats(w, stats);
+    WriteSublistStats(w, stats);
     KeyUint(w, "total", last - first);
     KeyInt(w, "offset", offset);
     KeyInt(w, "limit", limit);

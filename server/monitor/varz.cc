@@ -88,12 +88,17 @@ HttpResponse Monitor::Varz(const HttpRequest& req) {
   KeyUint(w, "in_bytes", totals->in_bytes);
   KeyUint(w, "out_bytes", totals->out_bytes);
   KeyUint(w, "slow_consumers", totals->slow_consumers);
-  KeyUint(w, "subscriptions", server_.global_account().sublist().count());
+  size_t subscriptions = 0;
+  for (const auto& a : server_.accounts().all()) subscriptions += a->sublist().count();
+  KeyUint(w, "subscriptions", subscriptions);
   Key(w, "http_req_stats");
   w.StartObject();
   for (const auto& [path, n] : req_stats_) KeyUint(w, path, n);
   w.EndObject();
   KeyTime(w, "config_load_time", server_.config_load_time());
+  if (const Account* sys = server_.accounts().system_account()) {
+    KeyString(w, "system_account", sys->name());
+  }
   w.EndObject();
   return JsonResponse(req, std::string(buf.GetString(), buf.GetSize()));
 }

@@ -256,11 +256,12 @@ TEST(Config, BlocksAndDeferredKeysAreKept) {
   ASSERT_TRUE(s.ok()) << s;
   ASSERT_TRUE(o.cluster_block.has_value());
   EXPECT_EQ(*o.cluster_block->Find("name")->get_if<std::string>(), "c1");
-  EXPECT_TRUE(o.jetstream_block && o.accounts_block && o.tls_block && o.websocket_block &&
+  EXPECT_TRUE(o.jetstream_block && o.tls_block && o.websocket_block &&
               o.leafnodes_block && o.mqtt_block && o.gateway_block);
-  ASSERT_EQ(o.other_config.size(), 2u);
-  EXPECT_EQ(o.other_config[0].first, "system_account");
-  EXPECT_EQ(o.other_config[1].first, "server_tags");
+  ASSERT_EQ(o.accounts.size(), 1u);
+  EXPECT_EQ(o.system_account, "SYS");
+  ASSERT_EQ(o.other_config.size(), 1u);
+  EXPECT_EQ(o.other_config[0].first, "server_tags");
 }
 
 TEST(Config, ProcessConfigFile) {

@@ -117,6 +117,22 @@ TEST(DiffOptionsTest, SameRulesFromAnotherFileAreNoAuthChange) {
   EXPECT_TRUE(plan->auth);
 }
 
+TEST(DiffOptionsTest, AccountsAreFixedButTheirUsersMayChange) {
+  Options before = FromConfig("accounts { A: { users: [ {user: a, password: pa} ] } }\n");
+  absl::StatusOr<ReloadPlan> plan = DiffOptions(
+      before, FromConfig("accounts { A: { users: [ {user: a, password: new} ] } }\n"));
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  EXPECT_TRUE(plan->auth);
+  plan = DiffOptions(before, FromConfig("accounts { A: { users: [ {user: a, password: pa} ] }, "
+                                        "B: {} }\n"));
+  ASSERT_FALSE(plan.ok());
+  EXPECT_EQ(plan.status().message(), "config reload not supported for Accounts: old=[A], new=[A B]");
+  plan = DiffOptions(before, FromConfig("accounts { A: { users: [ {user: a, password: pa} ], "
+                                        "exports: [ {stream: x} ] } }\n"));
+  ASSERT_FALSE(plan.ok());
+  EXPECT_THAT(std::string(plan.status().message()), HasSubstr("for Accounts"));
+}
+
 TEST(DiffOptionsTest, MaxConnectionsAndPidFile) {
   Options before;
   Options after = FromConfig("max_connections: 5\npid_file: \"/tmp/x.pid\"\n");
@@ -146,6 +162,7 @@ class ReloadTest : public ServerFixture {
     o.password.clear();
     o.authorization.clear();
     o.no_auth_user.clear();
+    o.accounts.clear();
     ApplyConfigText(config, &o);
     return server_->Reload(o);
   }
@@ -214,6 +231,27 @@ TEST_P(ReloadTest, ChangedPasswordIsAnAuthorizationViolation) {
   EXPECT_TRUE(b.ReadUntil("-ERR 'Authorization Violation'\r\n").ok());
   EXPECT_TRUE(b.WaitClosed());
   Sync(a);
+}
+
+TEST_P(ReloadTest, UserMovedToAnotherAccountIsClosed) {
+  StartWith(
+      "accounts {\n"
+      "  A: { users: [ {user: a, password: pa}, {user: b, password: pb} ] }\n"
+      "  B: {}\n"
+      "}\n");
+  TestClient a = As("a", "pa");
+  TestClient b = As("b", "pb");
+  ASSERT_TRUE(ReloadWith("accounts {\n"
+                         "  A: { users: [ {user: a, password: pa} ] }\n"
+                         "  B: { users: [ {user: b, password: pb} ] }\n"
+                         "}\n")
+                  .ok());
+  // As the reference: closed without an error, to come back in its new
+  // account.
+  EXPECT_TRUE(b.WaitClosed());
+  Sync(a);
+  TestClient again = As("b", "pb");
+  Sync(again);
 }
 
 TEST_P(ReloadTest, AuthTurnedOnClosesAnonymousClients) {

@@ -1,8 +1,7 @@
 // The endpoints of subsystems natsd does not have yet, answered exactly as
-// the reference answers without them: /routez (no routes), /accountz (the
-// global account only) and /jsz (JetStream disabled); and the index page.
+// the reference answers without them: /routez (no routes) and /jsz
+// (JetStream disabled); and the index page.
 #include "absl/strings/ascii.h"
-#include "server/account.h"
 #include "server/monitor/json_util.h"
 #include "server/monitor/monitor.h"
 #include "server/server.h"
@@ -73,47 +72,6 @@ HttpResponse Monitor::Routez(const HttpRequest& req) {
   Key(w, "routes");
   w.StartArray();
   w.EndArray();
-  w.EndObject();
-  return JsonResponse(req, Finish(buf));
-}
-
-HttpResponse Monitor::Accountz(const HttpRequest& req) {
-  const std::string acc = req.Query("acc");
-  Account& global = server_.global_account();
-  if (!acc.empty() && acc != global.name()) {
-    return HttpResponse::Text(400, fmt::format("Account {} does not exist", acc));
-  }
-  rapidjson::StringBuffer buf;
-  JsonWriter w(buf);
-  IndentLikeGo(w);
-  w.StartObject();
-  KeyString(w, "server_id", server_.server_id());
-  KeyTime(w, "now", absl::Now());
-  // No system account in natsd, so no "system_account" (omitempty).
-  if (acc.empty()) {
-    Key(w, "accounts");
-    w.StartArray();
-    String(w, global.name());
-    w.EndArray();
-  } else {
-    absl::StatusOr<Totals> totals = CollectTotals();
-    if (!totals.ok()) {
-      return HttpResponse::Text(503, std::string(totals.status().message()));
-    }
-    const Sublist::Stats st = global.sublist().stats();
-    Key(w, "account_detail");
-    w.StartObject();
-    KeyString(w, "account_name", global.name());
-    // The global account exists from start-up and never changes.
-    KeyTime(w, "update_time", server_.start_time());
-    KeyBool(w, "expired", false);
-    KeyBool(w, "complete", true);
-    KeyBool(w, "jetstream_enabled", false);
-    KeyInt(w, "leafnode_connections", 0);
-    KeyUint(w, "client_connections", totals->connections);
-    KeyUint(w, "subscriptions", st.subs);
-    w.EndObject();
-  }
   w.EndObject();
   return JsonResponse(req, Finish(buf));
 }
