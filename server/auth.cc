@@ -132,6 +132,12 @@ absl::StatusOr<std::unique_ptr<Authenticator>> Authenticator::Create(const Optio
   return a;
 }
 
+absl::Status Authenticator::CheckConfig(const Options& opts) {
+  Options checked = opts;
+  checked.no_auth_user.clear();
+  return Create(checked).status();
+}
+
 bool Authenticator::ConnectionTypeAllowed(const User& user) {
   return user.connection_types.empty() || user.connection_types.contains("STANDARD");
 }

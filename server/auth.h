@@ -52,6 +52,12 @@ class Authenticator {
   // unknown no_auth_user or connection type).
   static absl::StatusOr<std::unique_ptr<Authenticator>> Create(const Options& opts);
 
+  // The checks of Create that nats-server makes while it reads the config
+  // file, which are what `natsd -t` runs: everything except no_auth_user,
+  // which the reference only verifies when the server starts (its `-t`
+  // accepts an unknown no_auth_user).
+  static absl::Status CheckConfig(const Options& opts);
+
   // Whether clients must authenticate (INFO auth_required).
   bool auth_required() const { return auth_required_; }
   // What INFO says: like the reference, a no_auth_user makes credentials

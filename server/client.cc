@@ -8,6 +8,7 @@
 #include "protocol/subject.h"
 #include "server/account.h"
 #include "server/auth.h"
+#include "server/go_quote.h"
 #include "server/logger.h"
 #include "server/nkeys.h"
 #include "server/server.h"
@@ -744,31 +745,6 @@ void Client::OnClosed(absl::Status reason) {
 
 // ---------------------------------------------------------------------------
 // Logging
-
-namespace {
-// Go's %q for a byte string, as the reference's payload trace prints it
-// (except that bytes >= 0x7f are always escaped; Go keeps printable UTF-8).
-std::string GoQuote(std::string_view in) {
-  std::string out = "\"";
-  for (unsigned char ch : in) {
-    switch (ch) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (ch < 0x20 || ch >= 0x7f) {
-          out += fmt::format("\\x{:02x}", ch);
-        } else {
-          out += static_cast<char>(ch);
-        }
-    }
-  }
-  out += '"';
-  return out;
-}
-}  // namespace
 
 void Client::TracePayload(std::string_view payload) const {
   const int max_len = options().max_traced_msg_len;

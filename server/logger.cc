@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <syslog.h>
 #include <unistd.h>
@@ -10,10 +11,12 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <utility>
 
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "server/go_quote.h"
 
 namespace natsd {
 namespace {
@@ -56,53 +59,139 @@ std::string_view ColoredLabel(LogLevel level) {
 }
 
 // stderr or an append-only log file: "[pid] date time [LVL] message\n".
-// Size-based rotation (log_size_limit) belongs in this class's Write.
+//
+// A log file with a size limit is rotated in Write as nats-server does it.
+// Its size is a byte counter, set from fstat when the file is opened and
+// advanced by each line, so a line costs one write(2) and no stat.
 class StreamSink : public LogSink {
  public:
-  // Takes ownership of `fd` when `path` is non-empty (a log file).
-  StreamSink(int fd, std::string path, bool logtime, bool colors)
-      : fd_(fd), path_(std::move(path)), logtime_(logtime), colors_(colors),
-        prefix_(fmt::format("[{}] ", ::getpid())) {}
+  static std::unique_ptr<LogSink> Stderr(bool logtime) {
+    return std::unique_ptr<LogSink>(
+        new StreamSink(STDERR_FILENO, "", logtime, ::isatty(STDERR_FILENO) == 1, 0));
+  }
+
+  // Opens `path` for appending; rotates it at once if it is already past
+  // `size_limit` (> 0), as nats-server does when it sets the limit.
+  static absl::StatusOr<std::unique_ptr<LogSink>> File(std::string path, bool logtime,
+                                                       int64_t size_limit) {
+    absl::StatusOr<OpenedFile> file = OpenFile(path);
+    if (!file.ok()) return file.status();
+    std::unique_ptr<StreamSink> sink(
+        new StreamSink(file->fd, std::move(path), logtime, false, size_limit));
+    sink->Started(file->size);
+    return sink;
+  }
+
   ~StreamSink() override {
     if (!path_.empty()) ::close(fd_);
   }
 
-  static absl::StatusOr<int> OpenFile(const std::string& path) {
-    int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0660);
-    if (fd < 0) {
-      return absl::ErrnoToStatus(errno, fmt::format("error opening file: {}", path));
-    }
-    return fd;
-  }
-
   void Write(LogLevel level, std::string_view message) override {
-    std::string line = prefix_;
-    if (logtime_) {
-      line += absl::FormatTime("%Y/%m/%d %H:%M:%E6S ", absl::Now(), absl::LocalTimeZone());
-    }
-    line += colors_ ? ColoredLabel(level) : PlainLabel(level);
-    line += message;
-    line += '\n';
-    WriteAll(fd_, line);
+    WriteLine(colors_ ? ColoredLabel(level) : PlainLabel(level), message, "\n");
+    if (limit_ > 0 && size_ > limit_) Rotate();
   }
 
   absl::Status Reopen() override {
     if (path_.empty()) {
       return absl::FailedPreconditionError("not a file logger");
     }
-    absl::StatusOr<int> fd = OpenFile(path_);
-    if (!fd.ok()) return fd.status();
+    absl::StatusOr<OpenedFile> file = OpenFile(path_);
+    if (!file.ok()) return file.status();
     ::close(fd_);
-    fd_ = *fd;
+    fd_ = file->fd;
+    Started(file->size);
     return absl::OkStatus();
   }
 
  private:
+  struct OpenedFile {
+    int fd;
+    int64_t size;
+  };
+
+  StreamSink(int fd, std::string path, bool logtime, bool colors, int64_t size_limit)
+      : fd_(fd), path_(std::move(path)), logtime_(logtime), colors_(colors),
+        prefix_(fmt::format("[{}] ", ::getpid())), original_limit_(size_limit),
+        limit_(size_limit) {}
+
+  static absl::StatusOr<OpenedFile> OpenFile(const std::string& path) {
+    int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0660);
+    struct stat st;
+    if (fd < 0 || ::fstat(fd, &st) != 0) {
+      int err = errno;
+      if (fd >= 0) ::close(fd);
+      return absl::ErrnoToStatus(err, fmt::format("error opening file: {}", path));
+    }
+    return OpenedFile{fd, static_cast<int64_t>(st.st_size)};
+  }
+
+  // A (re)opened file of `size` bytes becomes the output.
+  void Started(int64_t size) {
+    size_ = size;
+    limit_ = original_limit_;
+    if (limit_ > 0 && size_ > limit_) Write(LogLevel::kNotice, "Rotating logfile...");
+  }
+
+  void WriteLine(std::string_view label, std::string_view message, std::string_view eol) {
+    std::string line = prefix_;
+    if (logtime_) {
+      line += absl::FormatTime("%Y/%m/%d %H:%M:%E6S ", absl::Now(), absl::LocalTimeZone());
+    }
+    line += label;
+    line += message;
+    line += eol;
+    WriteAll(fd_, line);
+    size_ += static_cast<int64_t>(line.size());
+  }
+
+  // The file is renamed while still open, so until the new one is open
+  // every line has a home and a failed rename can be undone. A failed
+  // rename still reopens the path, as nats-server does: a log file deleted
+  // under a running server comes back at the next rotation.
+  void Rotate() {
+    std::string backup = path_ + absl::FormatTime(".%Y.%m.%d.%H.%M.%S.%E9f", absl::Now(),
+                                                  absl::LocalTimeZone());
+    const bool renamed = ::rename(path_.c_str(), backup.c_str()) == 0;
+    const int rename_errno = errno;
+    absl::StatusOr<OpenedFile> file = OpenFile(path_);
+    if (!file.ok()) {
+      if (renamed) ::rename(backup.c_str(), path_.c_str());
+      RotationFailed(fmt::format("Unable to re-open the logfile {} after rotation ({})",
+                                 GoQuote(path_), std::string(file.status().message())));
+      return;
+    }
+    ::close(fd_);
+    fd_ = file->fd;
+    size_ = file->size;
+    if (!renamed) {
+      RotationFailed(fmt::format("Unable to rename logfile for rotation ({})",
+                                 std::strerror(rename_errno)));
+      return;
+    }
+    limit_ = original_limit_;
+    // nats-server writes this one line itself, ending it with "\r\n".
+    WriteLine(PlainLabel(LogLevel::kNotice), "Rotated log, backup saved as " + GoQuote(backup),
+              "\r\n");
+  }
+
+  // Like nats-server when it cannot close the file for rotation: say so and
+  // try again at twice the size instead of on every line.
+  void RotationFailed(std::string_view why) {
+    limit_ = limit_ > std::numeric_limits<int64_t>::max() / 2
+                 ? std::numeric_limits<int64_t>::max()
+                 : limit_ * 2;
+    WriteLine(PlainLabel(LogLevel::kError),
+              fmt::format("{}, will attempt next rotation at size {}", why, limit_), "\r\n");
+  }
+
   int fd_;
-  const std::string path_;
+  const std::string path_;  // empty: stderr
   const bool logtime_;
   const bool colors_;
   const std::string prefix_;
+  const int64_t original_limit_;  // 0: never rotate
+  int64_t limit_;                 // doubled while rotation keeps failing
+  int64_t size_ = 0;              // bytes in the current file
 };
 
 // Local syslog through syslog(3), facility daemon, like nats-server.
@@ -219,11 +308,6 @@ class RemoteSyslogSink : public LogSink {
   const std::string hostname_;
 };
 
-std::unique_ptr<LogSink> StderrSink(bool logtime) {
-  return std::make_unique<StreamSink>(STDERR_FILENO, "", logtime,
-                                      ::isatty(STDERR_FILENO) == 1);
-}
-
 }  // namespace
 
 LoggerConfig LoggerConfigFromOptions(const Options& opts, std::string_view syslog_tag) {
@@ -232,13 +316,14 @@ LoggerConfig LoggerConfigFromOptions(const Options& opts, std::string_view syslo
   c.debug = opts.debug;
   c.trace = opts.trace;
   c.log_file = opts.log_file;
+  c.log_size_limit = opts.log_size_limit;
   c.syslog = opts.syslog;
   c.remote_syslog = opts.remote_syslog;
   c.syslog_tag = std::string(syslog_tag);
   return c;
 }
 
-Logger::Logger() : sink_(StderrSink(true)) {}
+Logger::Logger() : sink_(StreamSink::Stderr(true)) {}
 Logger::~Logger() = default;
 
 Logger& Logger::Global() {
@@ -249,9 +334,10 @@ Logger& Logger::Global() {
 absl::Status Logger::Configure(const LoggerConfig& config) {
   std::unique_ptr<LogSink> sink;
   if (!config.log_file.empty()) {
-    absl::StatusOr<int> fd = StreamSink::OpenFile(config.log_file);
-    if (!fd.ok()) return fd.status();
-    sink = std::make_unique<StreamSink>(*fd, config.log_file, config.logtime, false);
+    absl::StatusOr<std::unique_ptr<LogSink>> file =
+        StreamSink::File(config.log_file, config.logtime, config.log_size_limit);
+    if (!file.ok()) return file.status();
+    sink = *std::move(file);
   } else if (!config.remote_syslog.empty()) {
     absl::StatusOr<std::unique_ptr<LogSink>> remote =
         RemoteSyslogSink::Dial(config.remote_syslog, config.syslog_tag);
@@ -260,7 +346,7 @@ absl::Status Logger::Configure(const LoggerConfig& config) {
   } else if (config.syslog) {
     sink = std::make_unique<LocalSyslogSink>(config.syslog_tag);
   } else {
-    sink = StderrSink(config.logtime);
+    sink = StreamSink::Stderr(config.logtime);
   }
   {
     absl::MutexLock lock(&mu_);

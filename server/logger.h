@@ -4,7 +4,8 @@
 //   [12345] [INF] Server is ready                    (logtime false)
 //
 // Output goes to stderr (labels coloured when stderr is a terminal, as
-// nats-server does), to a file opened for appending (-l), to the local
+// nats-server does), to a file opened for appending (-l; rotated by size
+// when log_size_limit is set, see LoggerConfig), to the local
 // syslog (-s) or to a remote syslog server (-r udp://host:514). Debug (-D)
 // and trace (-V) lines are dropped unless enabled; check debug_enabled() /
 // trace_enabled() before building expensive arguments on hot paths:
@@ -19,6 +20,7 @@
 #define NATSD_SERVER_LOGGER_H_
 
 #include <atomic>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -40,6 +42,12 @@ struct LoggerConfig {
   bool debug = false;
   bool trace = false;
   std::string log_file;
+  // Bytes after which log_file is rotated, as nats-server does: once a line
+  // takes the file past the limit, the file is renamed to
+  // "<log_file>.YYYY.MM.DD.hh.mm.ss.nnnnnnnnn" (local time), a new one is
+  // opened and starts with "Rotated log, backup saved as ...". A file that
+  // is already past the limit when opened is rotated at once. 0: never.
+  int64_t log_size_limit = 0;
   bool syslog = false;
   std::string remote_syslog;  // udp://host:port, tcp://host:port, unix:///path
   std::string syslog_tag = "natsd";  // nats-server uses basename(argv[0])
@@ -55,7 +63,9 @@ class LogSink {
   // held, so implementations need no locking of their own.
   virtual void Write(LogLevel level, std::string_view message) = 0;
   // Reopens a log file after rotation by an external tool (SIGUSR1);
-  // returns FailedPrecondition for sinks that are not files.
+  // returns FailedPrecondition for sinks that are not files. Size rotation
+  // counts from the reopened file's size. Called with the logger's mutex
+  // held.
   virtual absl::Status Reopen() = 0;
 };
 

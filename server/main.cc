@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "server/auth.h"
 #include "server/flags.h"
 #include "server/logger.h"
 #include "server/options.h"
@@ -54,6 +55,13 @@ int Run(int argc, char** argv) {
     return 1;
   }
   if (flags->check_config) {
+    // nats-server's -t also rejects what its config reader checks in
+    // authorization blocks (permissions, nkeys, connection types), which
+    // natsd checks when it builds the Authenticator.
+    if (absl::Status s = natsd::Authenticator::CheckConfig(*opts); !s.ok()) {
+      std::fprintf(stderr, "natsd: %s\n", std::string(s.message()).c_str());
+      return 1;
+    }
     std::fprintf(stderr, "natsd: configuration file %s is valid\n",
                  opts->config_file.c_str());
     return 0;

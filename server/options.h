@@ -182,7 +182,8 @@ struct Options {
   bool trace_verbose = false;  // -VV; also traces the system account
   bool logtime = true;         // -T; prefix log lines with a timestamp
   std::string log_file;        // -l; appended to; empty = stderr
-  // Log file size at which it is rotated; 0 = never (not implemented yet).
+  // logfile_size_limit, --log_size_limit: bytes past which log_file is
+  // rotated to a timestamped backup (see LoggerConfig); 0 = never.
   int64_t log_size_limit = 0;
   bool syslog = false;        // -s; log to the local syslog
   std::string remote_syslog;  // -r; udp://host:port, tcp://..., unix:///path

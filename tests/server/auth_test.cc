@@ -210,6 +210,35 @@ TEST(AuthenticatorTest, BadNkeyAndBadPermissionsFailStartup) {
               HasSubstr("subject \"a..b\" is not a valid subject"));
 }
 
+// What `natsd -t` checks, as nats-server's -t: the config-time errors, but
+// not no_auth_user (the reference checks it only at start-up).
+TEST(AuthenticatorTest, CheckConfig) {
+  EXPECT_TRUE(Authenticator::CheckConfig(Options{}).ok());
+  Options nkey;
+  nkey.users.push_back(ConfigUser{.nkey = "UABC"});
+  EXPECT_EQ(Authenticator::CheckConfig(nkey).message(), "Not a valid public nkey for a user");
+  Options perms = FromConfig(
+      R"(authorization { users: [ { user: u, password: p, permissions: { publish: { allow: "a.>.b" } } } ] })");
+  EXPECT_THAT(std::string(Authenticator::CheckConfig(perms).message()),
+              HasSubstr("subject \"a.>.b\" is not a valid subject"));
+  Options defaults = FromConfig(
+      R"(authorization { default_permissions: { subscribe: "a..b" }, users: [ { user: u, password: p } ] })");
+  EXPECT_THAT(std::string(Authenticator::CheckConfig(defaults).message()),
+              HasSubstr("subject \"a..b\" is not a valid subject"));
+  Options types = FromConfig(
+      R"(authorization { users: [ { user: x, password: p, allowed_connection_types: ["TELNET"] } ] })");
+  EXPECT_FALSE(Authenticator::CheckConfig(types).ok());
+
+  Options ghost = FromConfig(R"(
+    authorization { users: [ { user: u, password: p } ] }
+    no_auth_user: ghost)");
+  EXPECT_TRUE(Authenticator::CheckConfig(ghost).ok());
+  EXPECT_FALSE(Authenticator::Create(ghost).ok());
+  Options ghost_no_users;
+  ghost_no_users.no_auth_user = "ghost";
+  EXPECT_TRUE(Authenticator::CheckConfig(ghost_no_users).ok());
+}
+
 // ---------------------------------------------------------------------------
 // End to end
 

@@ -4,6 +4,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -46,6 +47,18 @@ class LoggerTest : public ::testing::Test {
     c.trace = trace;
     return c;
   }
+
+  // Rotated backups of path_, oldest first (their names sort by time).
+  std::vector<std::string> Backups() {
+    std::vector<std::string> found;
+    for (const auto& entry : std::filesystem::directory_iterator(dir_)) {
+      std::string name = entry.path().string();
+      if (name.starts_with(path_ + ".")) found.push_back(name);
+    }
+    std::sort(found.begin(), found.end());
+    return found;
+  }
+  std::string Pid() { return "[" + std::to_string(::getpid()) + "] "; }
 
   std::filesystem::path dir_;
   std::string path_;
@@ -108,6 +121,159 @@ TEST_F(LoggerTest, ReopenAfterRotation) {
   ASSERT_EQ(lines.size(), 2u);
   EXPECT_THAT(lines[0], HasSubstr("[INF] File log re-opened"));
   EXPECT_THAT(lines[1], HasSubstr("after"));
+}
+
+TEST_F(LoggerTest, RotatesOnceTheFilePassesTheLimit) {
+  Logger log;
+  LoggerConfig c = FileConfig(false, false, false);
+  c.log_size_limit = 1000;
+  ASSERT_TRUE(log.Configure(c).ok());
+  std::string filler(80, 'x');
+  // Each line is Pid() + "[INF] " + 4 digits + " " + 80 = about 100 bytes,
+  // so the 10th or 11th line crosses 1000.
+  int i = 0;
+  while (Backups().empty()) {
+    ASSERT_LT(i, 20) << "no rotation";
+    log.Notice("{:04d} {}", i++, filler);
+  }
+  std::vector<std::string> backups = Backups();
+  ASSERT_EQ(backups.size(), 1u);
+  EXPECT_THAT(backups[0], MatchesRegex(".*/natsd\\.log\\.[0-9]{4}\\.[0-9]{2}\\.[0-9]{2}\\."
+                                       "[0-9]{2}\\.[0-9]{2}\\.[0-9]{2}\\.[0-9]{9}"));
+  // The line that crossed the limit is the backup's last.
+  std::vector<std::string> old_lines = Lines(backups[0]);
+  ASSERT_EQ(old_lines.size(), static_cast<size_t>(i));
+  EXPECT_EQ(old_lines.back(), fmt::format("{}[INF] {:04d} {}", Pid(), i - 1, filler));
+  EXPECT_GT(std::filesystem::file_size(backups[0]), 1000u);
+  // The new file starts with nats-server's notice, "\r\n" and all.
+  std::vector<std::string> lines = Lines(path_);
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0], Pid() + "[INF] Rotated log, backup saved as \"" + backups[0] + "\"\r");
+  log.Notice("next");
+  EXPECT_EQ(Lines(path_).size(), 2u);
+  EXPECT_EQ(Backups().size(), 1u);
+}
+
+TEST_F(LoggerTest, RotationLosesNoLines) {
+  Logger log;
+  LoggerConfig c = FileConfig(true, false, false);
+  c.log_size_limit = 500;
+  ASSERT_TRUE(log.Configure(c).ok());
+  constexpr int kLines = 300;
+  for (int i = 0; i < kLines; ++i) log.Notice("line {}", i);
+  std::vector<std::string> files = Backups();
+  ASSERT_GT(files.size(), 10u);
+  files.push_back(path_);
+  std::vector<int> seen;
+  for (const std::string& f : files) {
+    EXPECT_LE(std::filesystem::file_size(f), 500u + 100u) << f;
+    for (const std::string& line : Lines(f)) {
+      if (line.find("Rotated log") != std::string::npos) continue;
+      size_t at = line.find("[INF] line ");
+      ASSERT_NE(at, std::string::npos) << line;
+      seen.push_back(std::stoi(line.substr(at + 11)));
+    }
+  }
+  ASSERT_EQ(seen.size(), size_t{kLines});
+  for (int i = 0; i < kLines; ++i) EXPECT_EQ(seen[i], i);
+}
+
+TEST_F(LoggerTest, ConcurrentWritersDuringRotationLoseNoLines) {
+  Logger log;
+  LoggerConfig c = FileConfig(false, false, false);
+  c.log_size_limit = 20000;
+  ASSERT_TRUE(log.Configure(c).ok());
+  constexpr int kThreads = 4, kLines = 500;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&log, t] {
+      for (int i = 0; i < kLines; ++i) log.Notice("thread {} line {} {}", t, i, std::string(50, 'x'));
+    });
+  }
+  for (std::thread& th : threads) th.join();
+  std::vector<std::string> files = Backups();
+  EXPECT_GT(files.size(), 2u);
+  files.push_back(path_);
+  size_t lines = 0;
+  for (const std::string& f : files) {
+    for (const std::string& line : Lines(f)) lines += line.find("thread ") != std::string::npos;
+  }
+  EXPECT_EQ(lines, size_t{kThreads * kLines});
+}
+
+TEST_F(LoggerTest, LimitZeroNeverRotates) {
+  Logger log;
+  ASSERT_TRUE(log.Configure(FileConfig(false, false, false)).ok());
+  for (int i = 0; i < 2000; ++i) log.Notice("line {} {}", i, std::string(100, 'x'));
+  EXPECT_TRUE(Backups().empty());
+  EXPECT_EQ(Lines(path_).size(), 2000u);
+}
+
+TEST_F(LoggerTest, FileAlreadyPastTheLimitIsRotatedWhenOpened) {
+  std::ofstream(path_) << std::string(2000, 'o') << "\n";
+  Logger log;
+  LoggerConfig c = FileConfig(false, false, false);
+  c.log_size_limit = 1000;
+  ASSERT_TRUE(log.Configure(c).ok());
+  std::vector<std::string> backups = Backups();
+  ASSERT_EQ(backups.size(), 1u);
+  EXPECT_EQ(Lines(backups[0]),
+            (std::vector<std::string>{std::string(2000, 'o'), Pid() + "[INF] Rotating logfile..."}));
+  std::vector<std::string> lines = Lines(path_);
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_THAT(lines[0], HasSubstr("Rotated log, backup saved as"));
+}
+
+TEST_F(LoggerTest, ReopenCountsFromTheReopenedFile) {
+  Logger log;
+  LoggerConfig c = FileConfig(false, false, false);
+  c.log_size_limit = 1000;
+  ASSERT_TRUE(log.Configure(c).ok());
+  for (int i = 0; i < 6; ++i) log.Notice("before {}", std::string(90, 'x'));
+  // logrotate moves the file away and sends USR1: the new, empty file
+  // must not inherit the old one's count.
+  std::filesystem::rename(path_, (dir_ / "moved.log").string());
+  log.Reopen();
+  for (int i = 0; i < 6; ++i) log.Notice("after {}", std::string(90, 'x'));
+  EXPECT_TRUE(Backups().empty());
+  EXPECT_EQ(Lines(path_).size(), 7u);
+
+  // A file put back in place past the limit is rotated by the reopen.
+  std::ofstream(path_) << std::string(1500, 'o') << "\n";
+  log.Reopen();
+  std::vector<std::string> backups = Backups();
+  ASSERT_EQ(backups.size(), 1u);
+  EXPECT_THAT(Lines(backups[0]).back(), HasSubstr("[INF] Rotating logfile..."));
+  std::vector<std::string> lines = Lines(path_);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_THAT(lines[0], HasSubstr("Rotated log, backup saved as"));
+  EXPECT_THAT(lines[1], HasSubstr("[INF] File log re-opened"));
+}
+
+TEST_F(LoggerTest, DeletedFileComesBackAtRotation) {
+  Logger log;
+  LoggerConfig c = FileConfig(false, false, false);
+  c.log_size_limit = 500;
+  ASSERT_TRUE(log.Configure(c).ok());
+  log.Notice("first");
+  std::filesystem::remove(path_);
+  for (int i = 0; i < 10; ++i) log.Notice("line {} {}", i, std::string(80, 'x'));
+  // Nothing to rename: no backup, the path is opened anew, and the next
+  // attempt waits for twice the limit instead of every line.
+  EXPECT_TRUE(Backups().empty());
+  std::vector<std::string> lines = Lines(path_);
+  ASSERT_FALSE(lines.empty());
+  EXPECT_EQ(lines[0], Pid() +
+                          "[ERR] Unable to rename logfile for rotation (No such file or "
+                          "directory), will attempt next rotation at size 1000\r");
+  for (int i = 0; Backups().empty(); ++i) {
+    ASSERT_LT(i, 20) << "no rotation";
+    log.Notice("more {}", std::string(80, 'x'));
+  }
+  std::vector<std::string> backups = Backups();
+  ASSERT_EQ(backups.size(), 1u);
+  EXPECT_EQ(Lines(backups[0])[0], lines[0]);
+  EXPECT_GT(std::filesystem::file_size(backups[0]), 1000u);
 }
 
 TEST_F(LoggerTest, ConfigureErrorsKeepPreviousSink) {
@@ -177,11 +343,13 @@ TEST(LoggerConfigTest, FromOptions) {
   o.debug = true;
   o.logtime = false;
   o.log_file = "f.log";
+  o.log_size_limit = 4096;
   LoggerConfig c = LoggerConfigFromOptions(o, "natsd");
   EXPECT_TRUE(c.debug);
   EXPECT_FALSE(c.trace);
   EXPECT_FALSE(c.logtime);
   EXPECT_EQ(c.log_file, "f.log");
+  EXPECT_EQ(c.log_size_limit, 4096);
   EXPECT_EQ(c.syslog_tag, "natsd");
 }
 
