@@ -48,6 +48,7 @@ namespace natsd {
 
 class Account;
 struct ConnInfo;
+class TlsSession;
 class Client;
 class Server;
 class Worker;
@@ -144,6 +145,9 @@ class Client final : public io::ConnectionHandler,
 
   // io::ConnectionHandler
   void OnRead(std::string_view data) override;
+  // Feeds `data` (plaintext) to the parser and acts on its verdict; false
+  // once the connection is closing.
+  bool Parse(std::string_view data);
   void OnWriteDone(absl::Status status) override;
   void OnClosed(absl::Status reason) override;
 
@@ -200,6 +204,18 @@ class Client final : public io::ConnectionHandler,
   void OnStallTimer();
   void OnPingTimer();
   void OnAuthTimeout();
+  void ArmAuthTimer();
+
+  // TLS (client_tls.cc). After the plaintext INFO, the client must complete
+  // the handshake within the TLS timeout; everything after it is encrypted.
+  void StartTls();
+  void OnTlsRead(std::string_view ciphertext);
+  void OnTlsHandshakeComplete();
+  void OnTlsTimeout();
+  // Flush() over TLS: encrypts what is queued and writes the ciphertext.
+  void FlushTls();
+  // From OnClosed: a client gone before finishing the handshake failed it.
+  void NoteTlsClosed();
   void Trace(std::string_view direction, std::string_view op,
              std::string_view args) const;
   void TracePayload(std::string_view payload) const;
@@ -240,6 +256,11 @@ class Client final : public io::ConnectionHandler,
   absl::Time stall_deadline_;
   io::TimerId auth_timer_ = 0;
   io::TimerId flush_close_timer_ = 0;
+  // TLS: the session (null without TLS), the ciphertext being written, and
+  // the handshake deadline.
+  std::unique_ptr<TlsSession> tls_;
+  std::string tls_out_;
+  io::TimerId tls_timer_ = 0;
   int pings_out_ = 0;
   bool rtt_measured_ = false;
   absl::Time last_activity_;

@@ -20,6 +20,7 @@
 #include "server/io/event_loop.h"
 #include "server/logger.h"
 #include "server/monitor/monitor.h"
+#include "server/tls/tls_context.h"
 #include "server/worker.h"
 
 namespace natsd {
@@ -131,6 +132,15 @@ absl::Status Server::Start() {
     Logger::Global().Warn("Plaintext passwords detected, use nkeys or bcrypt");
   }
 
+  if (opts_.tls_config) {
+    absl::StatusOr<std::shared_ptr<const TlsContext>> tls =
+        TlsContext::Create(*opts_.tls_config, TlsContext::ClientCerts::kAsConfigured);
+    if (!tls.ok()) return tls.status();
+    tls_context_ = *std::move(tls);
+    info_.tls_required = true;
+    info_.tls_verify = opts_.tls_config->verify;
+  }
+
   int threads = opts_.io_threads;
   if (threads <= 0) {
     threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
@@ -175,13 +185,9 @@ absl::Status Server::Start() {
   }
   Logger::Global().Notice("Listening for client connections on {}:{}", opts_.host,
                client_port_);
+  if (tls_context_ != nullptr) Logger::Global().Notice("TLS required for client connections");
 
-  if (opts_.https_port != 0) {
-    return absl::UnimplementedError(
-        "monitoring over HTTPS (https_port) needs TLS, which natsd does not "
-        "support yet: use http_port");
-  }
-  if (opts_.http_port != 0) {
+  if (opts_.http_port != 0 || opts_.https_port != 0) {
     monitor_ = std::make_unique<Monitor>(*this);
     if (absl::Status s = monitor_->Start(); !s.ok()) return s;
   }

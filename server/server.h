@@ -35,6 +35,7 @@ namespace natsd {
 
 class Authenticator;
 class Monitor;
+class TlsContext;
 class Worker;
 
 class Server {
@@ -74,6 +75,9 @@ class Server {
   std::string LameDuckInfo(uint64_t cid, const std::string& client_ip) const;
   // Client authentication, built by Start() (any thread once started).
   const Authenticator& authenticator() const { return *authenticator_; }
+  // The TLS context clients must handshake with; null without TLS. Built by
+  // Start() (any thread once started).
+  const std::shared_ptr<const TlsContext>& tls_context() const { return tls_context_; }
   uint64_t NextClientId() {
     return next_cid_.fetch_add(1, std::memory_order_relaxed);
   }
@@ -111,6 +115,7 @@ class Server {
   ServerInfo info_;  // template: client-specific fields filled per client
   bool auth_required_ = false;
   std::unique_ptr<Authenticator> authenticator_;
+  std::shared_ptr<const TlsContext> tls_context_;
   int client_port_ = 0;
   std::string ports_file_;
 
