@@ -16,7 +16,7 @@ import threading
 import time
 import ctypes
 
-from harness import nkeys
+from harness import certs, nkeys
 
 _live = set()
 _live_lock = threading.Lock()
@@ -83,7 +83,7 @@ class Server:
 
     def _expand(self, text):
         return (text.replace("{dir}", self.dir).replace("{http_port}", str(self.http_port))
-                .replace("{nkey_user}", nkeys.PUBLIC))
+                .replace("{nkey_user}", nkeys.PUBLIC).replace("{certs}", certs.DIR))
 
     def start(self, port=None, timeout=10.0):
         """Starts the server (on `port`, or a free one) and waits until it accepts."""
