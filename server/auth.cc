@@ -6,6 +6,7 @@
 
 #include "absl/strings/ascii.h"
 #include "fmt/format.h"
+#include "server/logger.h"
 #include "server/nkeys.h"
 
 namespace natsd {
@@ -65,6 +66,7 @@ absl::StatusOr<std::unique_ptr<Authenticator>> Authenticator::Create(const Optio
   a->username_ = opts.username;
   a->password_ = opts.password;
   a->no_auth_user_ = opts.no_auth_user;
+  a->tls_map_ = opts.tls_config && opts.tls_config->map;
 
   absl::StatusOr<std::shared_ptr<const Permissions>> defaults =
       CompilePermissions(opts.default_permissions);
@@ -109,7 +111,11 @@ absl::StatusOr<std::unique_ptr<Authenticator>> Authenticator::Create(const Optio
       }
       a->nkeys_.insert_or_assign(u.nkey, std::move(user));
     } else {
-      if (!IsBcrypt(user.password)) a->plaintext_passwords_ = true;
+      // As the reference: no warning for certificate-mapped users without
+      // a password.
+      if (!IsBcrypt(user.password) && !(a->tls_map_ && user.password.empty())) {
+        a->plaintext_passwords_ = true;
+      }
       a->users_.insert_or_assign(u.username, std::move(user));
     }
   }
@@ -149,7 +155,7 @@ const std::string* Authenticator::AccountOf(const ConnectOptions& connect) const
 }
 
 std::optional<AuthenticatedUser> Authenticator::Authenticate(
-    const ConnectOptions& connect, std::string_view nonce) const {
+    const ConnectOptions& connect, std::string_view nonce, const CertIdentity* cert) const {
   if (!auth_required_) return AuthenticatedUser{};
 
   if (!nkeys_.empty() && !connect.nkey.empty()) {
@@ -163,6 +169,8 @@ std::optional<AuthenticatedUser> Authenticator::Authenticate(
     if (!key.ok() || !VerifyNkeySignature(*key, nonce, *sig)) return std::nullopt;
     return AuthenticatedUser{connect.nkey, it->second.permissions, it->second.account};
   }
+
+  if (maps_certificates()) return AuthenticateByCertificate(connect, cert);
 
   if (!users_.empty()) {
     std::string_view username = connect.user;
@@ -197,6 +205,29 @@ std::optional<AuthenticatedUser> Authenticator::Authenticate(
     return AuthenticatedUser{username_, nullptr};
   }
   return std::nullopt;
+}
+
+std::optional<AuthenticatedUser> Authenticator::AuthenticateByCertificate(
+    const ConnectOptions& connect, const CertIdentity* cert) const {
+  if (cert == nullptr) return std::nullopt;
+  std::vector<std::string> names;
+  for (const auto& [name, user] : users_) {
+    if (ConnectionTypeAllowed(user)) names.push_back(name);
+  }
+  std::optional<std::string> name = MapCertificateToUser(
+      *cert,
+      [this](std::string_view n) {
+        auto it = users_.find(absl::string_view(n.data(), n.size()));
+        return it != users_.end() && ConnectionTypeAllowed(it->second);
+      },
+      names);
+  if (!name.has_value()) return std::nullopt;
+  if (!connect.user.empty()) {
+    Logger::Global().Warn("User \"{}\" found in connect proto, but user required from cert",
+                          connect.user);
+  }
+  const User& user = users_.find(*name)->second;
+  return AuthenticatedUser{*name, user.permissions};
 }
 
 }  // namespace natsd

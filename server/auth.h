@@ -34,6 +34,7 @@
 #include "protocol/connect.h"
 #include "server/options.h"
 #include "server/permissions.h"
+#include "server/tls/cert_identity.h"
 
 namespace natsd {
 
@@ -76,10 +77,15 @@ class Authenticator {
   // Whether plain-text passwords are configured (the reference warns).
   bool has_plaintext_passwords() const { return plaintext_passwords_; }
 
-  // Checks a client's CONNECT; `nonce` is what its INFO carried. nullopt:
-  // Authorization Violation.
+  // Whether users come from client certificates (tls verify_and_map).
+  bool maps_certificates() const { return tls_map_ && !users_.empty(); }
+
+  // Checks a client's CONNECT; `nonce` is what its INFO carried, `cert` the
+  // names in its TLS client certificate (needed when maps_certificates()).
+  // nullopt: Authorization Violation.
   std::optional<AuthenticatedUser> Authenticate(const ConnectOptions& connect,
-                                                std::string_view nonce) const;
+                                                std::string_view nonce,
+                                                const CertIdentity* cert = nullptr) const;
 
  private:
   struct User {
@@ -93,8 +99,13 @@ class Authenticator {
   Authenticator() = default;
   static bool ConnectionTypeAllowed(const User& user);
 
+  // Users named by a certificate rather than CONNECT.
+  std::optional<AuthenticatedUser> AuthenticateByCertificate(const ConnectOptions& connect,
+                                                             const CertIdentity* cert) const;
+
   bool auth_required_ = false;
   bool plaintext_passwords_ = false;
+  bool tls_map_ = false;
   std::string token_;
   std::string username_;
   std::string password_;

@@ -12,6 +12,7 @@
 #include "server/logger.h"
 #include "server/nkeys.h"
 #include "server/server.h"
+#include "server/tls/tls_session.h"
 #include "server/worker.h"
 
 namespace natsd {
@@ -102,12 +103,19 @@ void Client::Start(io::Connection* conn) {
     return;
   }
   admitted_ = true;
-  if (auth_required_) ArmAuthTimer();
+  // With TLS the auth timer starts once the handshake is done, as in the
+  // reference.
+  if (worker_.config().tls != nullptr) {
+    StartTls();
+    return;
+  }
+  ArmAuthTimer();
 }
 
 const Options& Client::options() const { return worker_.options(); }
 
 void Client::ArmAuthTimer() {
+  if (!auth_required_) return;
   std::weak_ptr<Client> weak = weak_from_this();
   auth_timer_ = worker_.loop().AddTimer(options().auth_timeout, [weak] {
     if (auto self = weak.lock()) self->OnAuthTimeout();
@@ -125,36 +133,45 @@ void Client::CloseMaxConnectionsExceeded() {
 void Client::OnRead(std::string_view data) {
   if (state_ != State::kOpen) return;
   last_activity_ = worker_.loop().Now();
+  if (tls_ != nullptr) [[unlikely]] {
+    OnTlsRead(data);
+    return;
+  }
+  Parse(data);
+}
+
+bool Client::Parse(std::string_view data) {
   switch (parser_.Parse(data, *this)) {
     case ParseStatus::kOk:
     case ParseStatus::kStopped:
       // After the whole read, so that the messages already read are routed
       // in order before the pause.
       if (stall_candidate_ != nullptr) [[unlikely]] BeginStall();
-      return;
+      return state_ == State::kOpen;
     case ParseStatus::kUnknownOp:
       Logger::Global().Error("{}Client parser ERROR, state={}", LogPrefix(),
                   parser_.error_detail());
       SendErrAndClose(kErrUnknownOp, CloseReason::kProtocolViolation);
-      return;
+      return false;
     case ParseStatus::kMaxControlLine:
       Logger::Global().Error("{}{}", LogPrefix(), parser_.error_detail());
       SendErrAndClose(kErrMaxControlLine,
                       CloseReason::kMaxControlLineExceeded);
-      return;
+      return false;
     case ParseStatus::kMaxPayload:
       Logger::Global().Error("{}{}", LogPrefix(), parser_.error_detail());
       SendErrAndClose(kErrMaxPayload, CloseReason::kMaxPayloadExceeded);
-      return;
+      return false;
     case ParseStatus::kAuthViolation:
       AuthViolation();
-      return;
+      return false;
     case ParseStatus::kBadArgs:
       // The reference logs the parse error and closes without an -ERR.
       Logger::Global().Error("{}{}", LogPrefix(), parser_.error_detail());
       Close(CloseReason::kParseError, /*flush=*/true);
-      return;
+      return false;
   }
+  return false;
 }
 
 bool Client::OnConnect(std::string_view json) {
@@ -200,10 +217,16 @@ bool Client::OnConnect(std::string_view json) {
 }
 
 bool Client::Authenticate(const ConnectOptions& connect) {
+  const Authenticator& auth = *worker_.config().auth;
+  // verify_and_map: the client certificate names the user.
+  std::optional<CertIdentity> cert;
+  if (tls_ != nullptr && auth.maps_certificates()) cert = tls_->PeerIdentity();
   std::optional<AuthenticatedUser> user =
-      worker_.config().auth->Authenticate(connect, nonce_);
+      auth.Authenticate(connect, nonce_, cert.has_value() ? &*cert : nullptr);
   if (!user.has_value()) return false;
   auth_user_ = std::move(user->name);
+  // As the reference, the mapped user is shown as the CONNECT's (/connz).
+  if (cert.has_value()) opts_.user = auth_user_;
   SetPermissions(user->permissions);
   // A connection's subscriptions stay in the account they were made in, so
   // a re-authenticating CONNECT may not move it to another one.
@@ -531,6 +554,10 @@ void Client::SendErrAndClose(std::string_view text, CloseReason reason) {
 void Client::Flush() {
   if (conn_ == nullptr || state_ == State::kClosed) return;
   if (conn_->write_in_flight()) return;
+  if (tls_ != nullptr) [[unlikely]] {
+    FlushTls();
+    return;
+  }
   Outbound::Taken taken;
   if (!out_.TakeForWrite(&iov_, &taken)) {
     if (state_ == State::kClosing) {
@@ -550,7 +577,8 @@ void Client::Flush() {
 }
 
 void Client::OnWriteDone(absl::Status status) {
-  out_.WriteDone();
+  out_.WriteDone();  // a no-op when only TLS handshake bytes were written
+  tls_out_.clear();
   write_started_ = absl::InfinitePast();
   if (!status.ok()) {
     if (state_ == State::kOpen) {
@@ -697,7 +725,7 @@ void Client::Close(CloseReason reason, bool flush) {
   stall_candidate_.reset();
   stalled_on_.reset();
   io::EventLoop& loop = worker_.loop();
-  for (io::TimerId* t : {&ping_timer_, &auth_timer_, &stall_timer_}) {
+  for (io::TimerId* t : {&ping_timer_, &auth_timer_, &stall_timer_, &tls_timer_}) {
     if (*t != 0) loop.CancelTimer(*t);
     *t = 0;
   }
@@ -722,6 +750,7 @@ void Client::Close(CloseReason reason, bool flush) {
 
 void Client::OnClosed(absl::Status reason) {
   conn_ = nullptr;  // the loop has already released the connection
+  if (tls_ != nullptr) NoteTlsClosed();
   ReportClosed(reason);  // before the subscriptions are dropped
   if (state_ == State::kOpen && Logger::Global().debug_enabled()) {
     Logger::Global().Debug("{}Client connection closed: {}", LogPrefix(),
@@ -733,7 +762,8 @@ void Client::OnClosed(absl::Status reason) {
   stall_candidate_.reset();
   stalled_on_.reset();
   io::EventLoop& loop = worker_.loop();
-  for (io::TimerId* t : {&ping_timer_, &auth_timer_, &flush_close_timer_, &stall_timer_}) {
+  for (io::TimerId* t :
+       {&ping_timer_, &auth_timer_, &flush_close_timer_, &stall_timer_, &tls_timer_}) {
     if (*t != 0) loop.CancelTimer(*t);
     *t = 0;
   }

@@ -52,6 +52,7 @@ struct Options;
 struct ServerConfig;
 struct ServiceImport;
 struct StreamImport;
+class TlsSession;
 class Client;
 class Server;
 class Worker;
@@ -180,6 +181,9 @@ class Client final : public io::ConnectionHandler,
 
   // io::ConnectionHandler
   void OnRead(std::string_view data) override;
+  // Feeds `data` (plaintext) to the parser and acts on its verdict; false
+  // once the connection is closing.
+  bool Parse(std::string_view data);
   void OnWriteDone(absl::Status status) override;
   void OnClosed(absl::Status reason) override;
 
@@ -199,7 +203,6 @@ class Client final : public io::ConnectionHandler,
 
   // The options of this client's configuration generation (loop thread).
   const Options& options() const;
-  void ArmAuthTimer();
   // Logs the reference's authorization error, sends 'Authorization
   // Violation' and closes.
   void AuthViolation();
@@ -261,6 +264,18 @@ class Client final : public io::ConnectionHandler,
   void OnStallTimer();
   void OnPingTimer();
   void OnAuthTimeout();
+  void ArmAuthTimer();
+
+  // TLS (client_tls.cc). After the plaintext INFO, the client must complete
+  // the handshake within the TLS timeout; everything after it is encrypted.
+  void StartTls();
+  void OnTlsRead(std::string_view ciphertext);
+  void OnTlsHandshakeComplete();
+  void OnTlsTimeout();
+  // Flush() over TLS: encrypts what is queued and writes the ciphertext.
+  void FlushTls();
+  // From OnClosed: a client gone before finishing the handshake failed it.
+  void NoteTlsClosed();
   void Trace(std::string_view direction, std::string_view op,
              std::string_view args) const;
   void TracePayload(std::string_view payload) const;
@@ -302,6 +317,11 @@ class Client final : public io::ConnectionHandler,
   absl::Time stall_deadline_;
   io::TimerId auth_timer_ = 0;
   io::TimerId flush_close_timer_ = 0;
+  // TLS: the session (null without TLS), the ciphertext being written, and
+  // the handshake deadline.
+  std::unique_ptr<TlsSession> tls_;
+  std::string tls_out_;
+  io::TimerId tls_timer_ = 0;
   int pings_out_ = 0;
   bool rtt_measured_ = false;
   absl::Time last_activity_;

@@ -9,6 +9,7 @@
 #include "server/conn_info.h"
 #include "server/monitor/monitor.h"
 #include "server/server.h"
+#include "server/tls/tls_session.h"
 #include "server/worker.h"
 
 namespace natsd {
@@ -51,6 +52,10 @@ void Client::Describe(ConnInfo* info, bool with_subs) const {
   info->name = opts_.name;
   info->lang = opts_.lang;
   info->version = opts_.version;
+  if (tls_ != nullptr) {
+    info->tls_version = tls_->version_name();
+    info->tls_cipher_suite = tls_->cipher_suite_name();
+  }
   info->user = opts_.user;
   info->account = account_->name();
   info->subs.clear();

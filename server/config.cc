@@ -13,6 +13,7 @@
 #include "fmt/format.h"
 #include "server/accounts_config.h"
 #include "server/config_users.h"
+#include "server/tls/tls_config.h"
 
 namespace natsd {
 namespace {
@@ -199,6 +200,7 @@ void Applier::Authorization(const ConfEntry& e) {
   std::string user, pass, token;
   std::optional<std::vector<ConfigUser>> users;
   absl::Duration timeout = kDefaultAuthTimeout;
+  bool timeout_given = false;
   for (const ConfEntry& f : *map) {
     std::string key = absl::AsciiStrToLower(f.key);
     if (key == "user" || key == "username") {
@@ -211,8 +213,10 @@ void Applier::Authorization(const ConfEntry& e) {
       // Seconds, integer or fractional.
       if (const int64_t* n = f.value.get_if<int64_t>()) {
         timeout = absl::Seconds(*n);
+        timeout_given = *n != 0;
       } else if (const double* d = f.value.get_if<double>()) {
         timeout = absl::Seconds(*d);
+        timeout_given = *d != 0;
       } else {
         TypeError(f, "a number of seconds");
       }
@@ -230,6 +234,9 @@ void Applier::Authorization(const ConfEntry& e) {
   opts_->password = pass;
   opts_->authorization = token;
   opts_->auth_timeout = timeout;
+  // As in the reference, a zero timeout means "the default" (which TLS
+  // lengthens).
+  opts_->auth_timeout_set = timeout_given;
   if ((!user.empty() || !pass.empty()) && !token.empty()) {
     Error(e.key_pos, "Cannot have a user/pass and token");
     return;
@@ -386,7 +393,12 @@ void Applier::ApplyTop(const ConfEntry& e) {
   } else if (k == "system_account" || k == "system") {
     String(e, &o.system_account);
   } else if (k == "tls") {
-    o.tls_block = e.value;
+    absl::StatusOr<TlsOptions> tls = ParseTlsBlock(e, warnings_);
+    if (tls.ok()) {
+      o.tls_config = *std::move(tls);
+    } else {
+      errors_.emplace_back(tls.status().message());
+    }
   } else if (k == "websocket" || k == "ws") {
     o.websocket_block = e.value;
   } else if (k == "leafnodes" || k == "leaf") {

@@ -48,6 +48,9 @@ struct ConnInfo {
   std::string name;
   std::string lang;
   std::string version;
+  // What TLS negotiated ("1.3", "TLS_AES_128_GCM_SHA256"); empty without.
+  std::string tls_version;
+  std::string tls_cipher_suite;
   // The user name the client authenticated with (CONNECT "user").
   std::string user;
   std::string account;

@@ -9,6 +9,7 @@
 #include "absl/strings/str_join.h"
 #include "fmt/format.h"
 #include "server/config.h"
+#include "server/tls/tls_config.h"
 
 namespace natsd {
 
@@ -359,12 +360,15 @@ absl::StatusOr<Options> BuildOptions(const FlagResult& flags,
     if (a.name == "tls" && !std::get<bool>(a.value)) tls_off = true;
   }
   if (tls_flag && !tls_off) {
-    if (opts.tls_cert.empty()) {
-      return absl::InvalidArgumentError("TLS Server certificate must be present and valid");
-    }
-    if (opts.tls_key.empty()) {
-      return absl::InvalidArgumentError("TLS Server private key must be present and valid");
-    }
+    absl::StatusOr<TlsOptions> tls = TlsOptionsFromFlags(
+        opts.tls_cert, opts.tls_key, opts.tls_ca_cert, opts.tls_verify,
+        opts.tls_config ? &*opts.tls_config : nullptr);
+    if (!tls.ok()) return tls.status();
+    opts.tls_config = *std::move(tls);
+  }
+  // The reference's getDefaultAuthTimeout: TLS lengthens the default.
+  if (opts.tls_config && !opts.auth_timeout_set) {
+    opts.auth_timeout = opts.tls_config->timeout + absl::Seconds(1);
   }
   if (!opts.routes.empty() && opts.cluster_listen.empty() && !opts.cluster_block) {
     return absl::InvalidArgumentError(

@@ -3,7 +3,7 @@
 //
 // An Options value is built once at start-up (defaults, then the config file,
 // then command-line flags; see flags.h and config.h) and is then read-only.
-// Subsystems that are not implemented yet (cluster, JetStream, TLS,
+// Subsystems that are not implemented yet (cluster, JetStream,
 // ...) keep their raw config sub-tree so that a config written for
 // nats-server 2.9 is accepted and the owning subsystem can interpret it later.
 //
@@ -26,6 +26,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "server/conf_parser.h"
+#include "server/tls/tls_options.h"
 
 namespace natsd {
 
@@ -164,9 +165,10 @@ struct Options {
   std::string username;       // --user
   std::string password;       // --pass
   std::string authorization;  // --auth token
-  // Clients must send CONNECT within this. nats-server uses TLS timeout + 1s
-  // instead when TLS is configured; the TLS subsystem applies that rule.
+  // Clients must send CONNECT within this. Unless set explicitly
+  // (auth_timeout_set), it is the TLS timeout + 1s when TLS is configured.
   absl::Duration auth_timeout = kDefaultAuthTimeout;
+  bool auth_timeout_set = false;  // `authorization { timeout }` was given
   std::vector<ConfigUser> users;
   std::optional<ConfValue> default_permissions;
   std::string no_auth_user;  // user assumed for clients sending no credentials
@@ -210,7 +212,10 @@ struct Options {
   bool jetstream = false;  // -js
   std::string store_dir;   // -sd, store_dir
 
-  // --- TLS (flags stored; TLS is a later subsystem) ------------------------
+  // --- TLS ------------------------------------------------------------------
+  // Set when clients must use TLS: from the `tls` block, or from the flags
+  // below, which replace the block (see server/tls/tls_config.h).
+  std::optional<TlsOptions> tls_config;
   bool tls = false;         // --tls
   bool tls_verify = false;  // --tlsverify
   std::string tls_cert;     // --tlscert
@@ -220,7 +225,6 @@ struct Options {
   // --- Raw sub-trees of config blocks that later subsystems interpret ------
   std::optional<ConfValue> cluster_block;
   std::optional<ConfValue> jetstream_block;
-  std::optional<ConfValue> tls_block;
   std::optional<ConfValue> websocket_block;
   std::optional<ConfValue> leafnodes_block;
   std::optional<ConfValue> mqtt_block;

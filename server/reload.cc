@@ -9,6 +9,7 @@
 #include "server/conf_parser.h"
 #include "server/logger.h"
 #include "server/server.h"
+#include "server/tls/tls_context.h"
 #include "server/worker.h"
 
 namespace natsd {
@@ -210,7 +211,8 @@ class Differ {
 
 }  // namespace
 
-absl::StatusOr<ReloadPlan> DiffOptions(const Options& o, const Options& n) {
+absl::StatusOr<ReloadPlan> DiffOptions(const Options& o, const Options& n,
+                                       bool tls_files_changed) {
   Differ d;
   ReloadPlan& plan = d.plan();
   d.Fixed("ServerName", o.server_name, n.server_name);
@@ -291,12 +293,28 @@ absl::StatusOr<ReloadPlan> DiffOptions(const Options& o, const Options& n) {
   plan.logging |= d.Changed(o.remote_syslog, n.remote_syslog,
                             "Reloaded: remote_syslog = " + n.remote_syslog);
   d.Fixed("RoutesStr", o.routes, n.routes);
+  // TLS: certificates, keys, CAs, ciphers and curves may change (new
+  // clients handshake with the new ones), and TLS may be turned on or off
+  // for new clients; whether client certificates are required or mapped
+  // may not, as in the reference.
+  const TlsOptions none;
+  const TlsOptions& ot = o.tls_config ? *o.tls_config : none;
+  const TlsOptions& nt = n.tls_config ? *n.tls_config : none;
+  d.Changed(ot.timeout, nt.timeout,
+            fmt::format("Reloaded: tls timeout = {}", absl::ToDoubleSeconds(nt.timeout)));
   d.Fixed("TLS", o.tls, n.tls);
-  d.Fixed("TLSVerify", o.tls_verify, n.tls_verify);
+  d.Fixed("TLSVerify", ot.verify, nt.verify);
+  d.Fixed("TLSMap", ot.map, nt.map);
   d.Fixed("TLSCert", o.tls_cert, n.tls_cert);
   d.Fixed("TLSKey", o.tls_key, n.tls_key);
   d.Fixed("TLSCaCert", o.tls_ca_cert, n.tls_ca_cert);
-  d.Fixed("TLSConfig", o.tls_block, n.tls_block);
+  const bool tls_differs =
+      o.tls_config.has_value() != n.tls_config.has_value() || ot.cert_file != nt.cert_file ||
+      ot.key_file != nt.key_file || ot.ca_file != nt.ca_file ||
+      ot.cipher_suites != nt.cipher_suites || ot.curve_preferences != nt.curve_preferences;
+  if (tls_differs || tls_files_changed) {
+    d.Notice(fmt::format("Reloaded: tls = {}", n.tls_config ? "enabled" : "disabled"));
+  }
   d.Fixed("AllowNonTLS", OtherOrNone(o, "allow_non_tls"), OtherOrNone(n, "allow_non_tls"));
   d.Changed(o.write_deadline, n.write_deadline,
             "Reloaded: write_deadline = " + Go(n.write_deadline));
@@ -336,15 +354,23 @@ absl::Status Server::Reload(Options fresh) {
     return absl::FailedPreconditionError("server is not running");
   }
   const std::shared_ptr<const ServerConfig> current = config();
-  absl::StatusOr<ReloadPlan> plan = DiffOptions(current->opts, fresh);
+  // The TLS files are read again even under the same names: rotating a
+  // certificate in place is the common case.
+  const std::string tls_digest = fresh.tls_config ? TlsFilesDigest(*fresh.tls_config) : "";
+  absl::StatusOr<ReloadPlan> plan = DiffOptions(
+      current->opts, fresh, fresh.tls_config && tls_digest != current->tls_digest);
   if (!plan.ok()) return plan.status();
   // A random port asked for again keeps the bound one, as in the reference.
   if (fresh.port == kRandomPort) fresh.port = current->opts.port;
   if (absl::Status s = ValidateOptions(fresh); !s.ok()) return s;
   absl::StatusOr<std::unique_ptr<Authenticator>> auth = Authenticator::Create(fresh);
   if (!auth.ok()) return auth.status();
+  absl::StatusOr<std::shared_ptr<const TlsContext>> tls = ClientTlsContext(fresh.tls_config);
+  if (!tls.ok()) return tls.status();
 
   auto next = std::make_shared<ServerConfig>();
+  next->tls = *std::move(tls);
+  next->tls_digest = tls_digest;
   next->info = MakeInfo(fresh, **auth);
   next->auth = *std::move(auth);
   next->opts = std::move(fresh);

@@ -41,8 +41,11 @@ struct ReloadPlan {
 
 // The changes from `current` to `fresh`, or the reference's error for the
 // first option that cannot change while running. `fresh` asking for a random
-// port keeps the current one, as in the reference.
-absl::StatusOr<ReloadPlan> DiffOptions(const Options& current, const Options& fresh);
+// port keeps the current one, as in the reference. `tls_files_changed`: the
+// certificate, key or CA files have new contents under the same names (a
+// certificate rotation), which is reported as a TLS change.
+absl::StatusOr<ReloadPlan> DiffOptions(const Options& current, const Options& fresh,
+                                       bool tls_files_changed = false);
 
 }  // namespace natsd
 

@@ -20,6 +20,7 @@
 #include "server/io/event_loop.h"
 #include "server/logger.h"
 #include "server/monitor/monitor.h"
+#include "server/tls/tls_context.h"
 #include "server/worker.h"
 
 namespace natsd {
@@ -127,6 +128,10 @@ absl::Status Server::Start() {
     Logger::Global().Warn("Plaintext passwords detected, use nkeys or bcrypt");
   }
 
+  absl::StatusOr<std::shared_ptr<const TlsContext>> tls_made = ClientTlsContext(opts.tls_config);
+  if (!tls_made.ok()) return tls_made.status();
+  std::shared_ptr<const TlsContext> tls = *std::move(tls_made);
+
   int threads = opts.io_threads;
   if (threads <= 0) {
     threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
@@ -166,11 +171,14 @@ absl::Status Server::Start() {
   client_port_ = *bound;
   Logger::Global().Notice("Listening for client connections on {}:{}", opts.host,
                client_port_);
+  if (tls != nullptr) Logger::Global().Notice("TLS required for client connections");
 
   // The first configuration generation; `opts` is moved into it.
   auto config = std::make_shared<ServerConfig>();
   config->info = MakeInfo(opts, **auth);
   config->auth = *std::move(auth);
+  if (tls != nullptr) config->tls_digest = TlsFilesDigest(*opts.tls_config);
+  config->tls = std::move(tls);
   config->opts = std::move(initial_opts_);
   {
     absl::MutexLock lock(&config_mu_);
@@ -179,12 +187,7 @@ absl::Status Server::Start() {
   }
   for (auto& w : workers_) w->set_config(config);
 
-  if (config->opts.https_port != 0) {
-    return absl::UnimplementedError(
-        "monitoring over HTTPS (https_port) needs TLS, which natsd does not "
-        "support yet: use http_port");
-  }
-  if (config->opts.http_port != 0) {
+  if (config->opts.http_port != 0 || config->opts.https_port != 0) {
     monitor_ = std::make_unique<Monitor>(*this);
     if (absl::Status s = monitor_->Start(); !s.ok()) return s;
   }
@@ -228,6 +231,8 @@ ServerInfo Server::MakeInfo(const Options& opts, const Authenticator& auth) cons
   info.headers = !opts.no_header_support;
   info.auth_required = auth.advertise_auth_required();
   info.max_payload = opts.max_payload;
+  info.tls_required = opts.tls_config.has_value();
+  info.tls_verify = opts.tls_config.has_value() && opts.tls_config->verify;
   return info;
 }
 

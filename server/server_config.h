@@ -1,5 +1,6 @@
 // ServerConfig: one generation of the server's configuration — the options
-// and what the server built from them (the authenticator, the INFO template).
+// and what the server built from them (the authenticator, the TLS context,
+// the INFO template).
 //
 // Start() builds the first generation and every successful reload (SIGHUP,
 // reload.h) a new one; a generation never changes once built. Each Worker
@@ -25,10 +26,15 @@
 namespace natsd {
 
 class Authenticator;
+class TlsContext;
 
 struct ServerConfig {
   Options opts;
   std::shared_ptr<const Authenticator> auth;
+  // What new clients handshake with; null without TLS.
+  std::shared_ptr<const TlsContext> tls;
+  // TlsFilesDigest of the files `tls` was built from; empty without TLS.
+  std::string tls_digest;
   // The INFO every client is greeted with, without the client's own fields.
   ServerInfo info;
 

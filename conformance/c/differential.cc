@@ -89,14 +89,19 @@ bool Server::Start(int port) {
     std::vector<std::string> args = {binary_, "-a", "127.0.0.1", "-p", std::to_string(p)};
     if (!spec_.config.empty()) {
       std::string conf = dir_ + "/server.conf";
-      // {nkey_user}: the run's user NKEY (conformance/harness/nkeys.py).
+      // {nkey_user}: the run's user NKEY (conformance/harness/nkeys.py);
+      // {certs}: its TLS certificates (conformance/harness/certs.py).
       const char* nkey = getenv("NATS_NKEY_PUBLIC");
-      std::ofstream(conf) << ReplaceAll(ReplaceAll(spec_.config, "{dir}", dir_),
-                                        "{nkey_user}", nkey != nullptr ? nkey : "");
+      std::ofstream(conf) << ReplaceAll(
+          ReplaceAll(ReplaceAll(spec_.config, "{dir}", dir_), "{nkey_user}",
+                     nkey != nullptr ? nkey : ""),
+          "{certs}", CertsDir());
       args.push_back("-c");
       args.push_back(conf);
     }
-    for (const auto& f : spec_.flags) args.push_back(ReplaceAll(f, "{dir}", dir_));
+    for (const auto& f : spec_.flags) {
+      args.push_back(ReplaceAll(ReplaceAll(f, "{dir}", dir_), "{certs}", CertsDir()));
+    }
     std::string log = dir_ + "/server.log";
     pid_t parent = getpid();
     pid_t pid = fork();
@@ -234,6 +239,11 @@ std::string Ctx::TryConnect(natsOptions* opts) {
 }
 
 std::string StatusText(natsStatus s) { return natsStatus_GetText(s); }
+
+std::string CertsDir() {
+  const char* dir = getenv("NATS_CONF_CERTS");
+  return dir != nullptr ? dir : "";
+}
 
 void RunDifferential(const char* name, const ServerSpec& spec, const CaseFn& fn) {
   const char* ref_env = getenv("NATS_SERVER_BIN");

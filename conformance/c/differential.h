@@ -95,6 +95,10 @@ class Ctx {
   std::vector<natsOptions*> opts_;
 };
 
+// The run's TLS certificate directory (conformance/harness/certs.py, passed
+// down as NATS_CONF_CERTS); "{certs}" in a spec stands for it.
+std::string CertsDir();
+
 using CaseFn = std::function<void(Ctx&)>;
 
 void RunDifferential(const char* name, const ServerSpec& spec, const CaseFn& fn);

@@ -17,7 +17,7 @@ import threading
 import time
 import ctypes
 
-from harness import nkeys
+from harness import certs, nkeys
 
 _LEVEL = re.compile(r"\[(INF|WRN|ERR|FTL|DBG|TRC)\] ")
 
@@ -86,7 +86,7 @@ class Server:
 
     def _expand(self, text):
         return (text.replace("{dir}", self.dir).replace("{http_port}", str(self.http_port))
-                .replace("{nkey_user}", nkeys.PUBLIC))
+                .replace("{nkey_user}", nkeys.PUBLIC).replace("{certs}", certs.DIR))
 
     def start(self, port=None, timeout=10.0):
         """Starts the server (on `port`, or a free one) and waits until it accepts."""

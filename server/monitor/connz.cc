@@ -88,6 +88,8 @@ void WriteConn(JsonWriter& w, const ConnInfo& c, absl::Time now, bool subs,
   if (!c.name.empty()) KeyString(w, "name", c.name);
   if (!c.lang.empty()) KeyString(w, "lang", c.lang);
   if (!c.version.empty()) KeyString(w, "version", c.version);
+  if (!c.tls_version.empty()) KeyString(w, "tls_version", c.tls_version);
+  if (!c.tls_cipher_suite.empty()) KeyString(w, "tls_cipher_suite", c.tls_cipher_suite);
   if (auth) {
     if (!c.user.empty()) KeyString(w, "authorized_user", c.user);
     if (!c.account.empty() && c.account != kGlobalAccountName) {

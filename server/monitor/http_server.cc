@@ -8,6 +8,7 @@
 
 #include "absl/strings/ascii.h"
 #include "fmt/format.h"
+#include "server/tls/tls_session.h"
 
 namespace natsd {
 namespace {
@@ -172,14 +173,15 @@ struct HttpServer::Impl {
   asio::io_context io;
   tcp::acceptor acceptor{io};
   Handler handler;
+  std::shared_ptr<const TlsContext> tls;  // null: plain HTTP
   std::unordered_set<std::shared_ptr<Session>> sessions;
   std::vector<std::unique_ptr<asio::steady_timer>> timers;
   std::vector<std::pair<absl::Duration, std::function<void()>>> periodic;
 
   class Session : public std::enable_shared_from_this<Session> {
    public:
-    Session(Impl& impl, tcp::socket socket)
-        : impl_(impl), socket_(std::move(socket)), deadline_(impl.io) {}
+    Session(Impl& impl, std::unique_ptr<TlsSession> tls, tcp::socket socket)
+        : impl_(impl), tls_(std::move(tls)), socket_(std::move(socket)), deadline_(impl.io) {}
 
     void Begin() {
       deadline_.expires_after(std::chrono::milliseconds(
@@ -212,7 +214,41 @@ struct HttpServer::Impl {
         Finish();
         return;
       }
-      buf_.append(chunk_.data(), n);
+      const std::string_view data(chunk_.data(), n);
+      if (tls_ == nullptr) {
+        buf_.append(data);
+        Process();
+        return;
+      }
+      const TlsSession::FeedResult r = tls_->Feed(
+          data, [] {}, [this](std::string_view plain) {
+            buf_.append(plain);
+            return true;  // at most one read's worth: bounded by chunk_
+          });
+      if (r != TlsSession::FeedResult::kOk) {
+        Finish();
+        return;
+      }
+      if (!tls_->has_output()) {
+        Process();
+        return;
+      }
+      // Handshake messages to answer before reading on.
+      out_.clear();
+      tls_->TakeOutput(&out_);
+      asio::async_write(socket_, asio::buffer(out_),
+                        [self = shared_from_this()](const asio::error_code& ec, size_t) {
+                          if (ec) {
+                            self->Finish();
+                          } else {
+                            self->Process();
+                          }
+                        });
+    }
+
+    // Acts on the request bytes received so far: answers a complete
+    // request, else reads more.
+    void Process() {
       const size_t end = buf_.find("\r\n\r\n");
       if (end == std::string::npos) {
         if (buf_.size() > kMaxRequestBytes) {
@@ -245,6 +281,13 @@ struct HttpServer::Impl {
 
     void Respond(const HttpResponse& response, bool head_only) {
       out_ = Serialize(response, head_only);
+      if (tls_ != nullptr) {
+        const std::string plain = std::move(out_);
+        const iovec v{const_cast<char*>(plain.data()), plain.size()};
+        out_.clear();
+        tls_->Encrypt(std::span<const iovec>(&v, 1));
+        tls_->TakeOutput(&out_);
+      }
       asio::async_write(socket_, asio::buffer(out_),
                         [self = shared_from_this()](const asio::error_code&, size_t) {
                           self->Finish();
@@ -252,6 +295,7 @@ struct HttpServer::Impl {
     }
 
     Impl& impl_;
+    std::unique_ptr<TlsSession> tls_;  // HTTPS only
     tcp::socket socket_;
     asio::steady_timer deadline_;
     std::array<char, 4096> chunk_;
@@ -267,9 +311,19 @@ struct HttpServer::Impl {
           asio::error_code ignored;
           socket.close(ignored);
         } else {
-          auto s = std::make_shared<Session>(*this, std::move(socket));
-          sessions.insert(s);
-          s->Begin();
+          std::unique_ptr<TlsSession> session;
+          if (tls != nullptr) {
+            absl::StatusOr<std::unique_ptr<TlsSession>> made = TlsSession::Create(tls);
+            if (made.ok()) session = *std::move(made);
+          }
+          if (tls != nullptr && session == nullptr) {
+            asio::error_code ignored;
+            socket.close(ignored);
+          } else {
+            auto s = std::make_shared<Session>(*this, std::move(session), std::move(socket));
+            sessions.insert(s);
+            s->Begin();
+          }
         }
       }
       Accept();
@@ -296,8 +350,10 @@ void HttpServer::Every(absl::Duration period, std::function<void()> fn) {
 }
 
 absl::StatusOr<int> HttpServer::Start(const std::string& host, int port,
-                                      Handler handler) {
+                                      Handler handler,
+                                      std::shared_ptr<const TlsContext> tls) {
   impl_->handler = std::move(handler);
+  impl_->tls = std::move(tls);
   asio::error_code ec;
   const asio::ip::address addr = asio::ip::make_address(host, ec);
   if (ec) {

@@ -10,7 +10,8 @@
 // One request per connection (the answer carries "Connection: close"), GET
 // and HEAD only (others get 405), request head bounded by kMaxRequestBytes
 // (431 past it), malformed requests answered 400, and a connection that does
-// not finish its request within kRequestTimeout is dropped. Nothing a peer
+// not finish its request within kRequestTimeout is dropped (over HTTPS the
+// handshake counts against the same deadline). Nothing a peer
 // sends can make it throw or crash: every Asio call uses the error_code form.
 //
 // Thread-safety: Start() and Stop() from one controlling thread; the handler
@@ -30,6 +31,8 @@
 #include "absl/time/time.h"
 
 namespace natsd {
+
+class TlsContext;
 
 struct HttpRequest {
   std::string method;
@@ -71,8 +74,10 @@ class HttpServer {
   HttpServer& operator=(const HttpServer&) = delete;
 
   // Listens on host:port (0 = any port) and starts the HTTP thread. Returns
-  // the bound port.
-  absl::StatusOr<int> Start(const std::string& host, int port, Handler handler);
+  // the bound port. With `tls`, every connection is HTTPS (a TlsSession per
+  // connection over the same socket code).
+  absl::StatusOr<int> Start(const std::string& host, int port, Handler handler,
+                            std::shared_ptr<const TlsContext> tls = nullptr);
   // Closes the listener and every connection, joins the thread. Idempotent.
   void Stop();
   int port() const { return port_; }

@@ -1,6 +1,6 @@
 // Monitor: nats-server's HTTP monitoring endpoints (/varz, /connz, /routez,
 // /subsz, /accountz, /healthz, /jsz and the index page) plus Prometheus
-// metrics (/metrics), served on `http_port`.
+// metrics (/metrics), served on `http_port` (or over TLS on `https_port`).
 //
 //   Monitor monitor(server);
 //   if (absl::Status s = monitor.Start(); !s.ok()) { ... }
@@ -60,8 +60,9 @@ class Monitor {
   absl::Status Start();
   // Stops serving and joins the HTTP thread. Idempotent.
   void Stop();
-  // The bound port (valid after Start).
+  // The bound port (valid after Start), and whether it serves HTTPS.
   int port() const { return http_.port(); }
+  bool secure() const { return secure_; }
 
   // Any thread: keeps `info` (a connection that just closed) in the ring.
   void RecordClosed(ConnInfo info);
@@ -106,6 +107,7 @@ class Monitor {
 
   Server& server_;
   HttpServer http_;
+  bool secure_ = false;  // https_port: set by Start()
   std::string base_path_;  // "" or "/prefix" without a trailing slash
 
   // HTTP thread only.

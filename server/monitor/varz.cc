@@ -13,12 +13,6 @@ namespace natsd {
 
 using namespace monitor;  // NOLINT: the JSON helpers of this folder
 
-namespace {
-// The reference reports its TLS handshake timeout (default 2 s) even without
-// TLS; natsd has no TLS yet, so it is always the default.
-constexpr absl::Duration kDefaultTlsTimeout = absl::Seconds(2);
-}  // namespace
-
 int64_t monitor::ResidentMemoryBytes() {
   // /proc/self/statm: size resident shared text lib data dt (in pages).
   std::ifstream f("/proc/self/statm");
@@ -49,14 +43,16 @@ HttpResponse Monitor::Varz(const HttpRequest& req) {
   KeyString(w, "host", o.host);
   KeyInt(w, "port", server_.client_port());
   if (config->auth->auth_required()) KeyBool(w, "auth_required", true);
+  if (o.tls_config) KeyBool(w, "tls_required", true);
+  if (o.tls_config && o.tls_config->verify) KeyBool(w, "tls_verify", true);
   KeyInt(w, "max_connections", o.max_connections);
   if (o.max_subscriptions > 0) KeyInt(w, "max_subscriptions", o.max_subscriptions);
   KeyInt(w, "ping_interval", absl::ToInt64Nanoseconds(o.ping_interval));
   KeyInt(w, "ping_max", o.max_pings_out);
   KeyString(w, "http_host", o.http_host.empty() ? o.host : o.http_host);
-  KeyInt(w, "http_port", port());
+  KeyInt(w, "http_port", secure() ? o.http_port : port());
   KeyString(w, "http_base_path", o.http_base_path);
-  KeyInt(w, "https_port", o.https_port);
+  KeyInt(w, "https_port", secure() ? port() : o.https_port);
   KeyFloat(w, "auth_timeout", absl::ToDoubleSeconds(o.auth_timeout));
   KeyInt(w, "max_control_line", o.max_control_line);
   KeyInt(w, "max_payload", o.max_payload);
@@ -68,7 +64,9 @@ HttpResponse Monitor::Varz(const HttpRequest& req) {
     w.StartObject();
     w.EndObject();
   }
-  KeyFloat(w, "tls_timeout", absl::ToDoubleSeconds(kDefaultTlsTimeout));
+  // The reference reports its handshake timeout even without TLS.
+  KeyFloat(w, "tls_timeout", absl::ToDoubleSeconds(
+                                o.tls_config ? o.tls_config->timeout : kDefaultTlsTimeout));
   KeyInt(w, "write_deadline", absl::ToInt64Nanoseconds(o.write_deadline));
   KeyTime(w, "start", server_.start_time());
   KeyTime(w, "now", now);

@@ -245,7 +245,6 @@ TEST(Config, BlocksAndDeferredKeysAreKept) {
     cluster { name: c1, listen: 0.0.0.0:6222, routes: [nats://a:6222] }
     jetstream { store_dir: /tmp/js }
     accounts { A: { users: [{user: a}] } }
-    tls { cert_file: c, key_file: k }
     websocket { port: 8080 }
     leafnodes { port: 7422 }
     mqtt { port: 1883 }
@@ -256,7 +255,7 @@ TEST(Config, BlocksAndDeferredKeysAreKept) {
   ASSERT_TRUE(s.ok()) << s;
   ASSERT_TRUE(o.cluster_block.has_value());
   EXPECT_EQ(*o.cluster_block->Find("name")->get_if<std::string>(), "c1");
-  EXPECT_TRUE(o.jetstream_block && o.tls_block && o.websocket_block &&
+  EXPECT_TRUE(o.jetstream_block && o.websocket_block &&
               o.leafnodes_block && o.mqtt_block && o.gateway_block);
   ASSERT_EQ(o.accounts.size(), 1u);
   EXPECT_EQ(o.system_account, "SYS");

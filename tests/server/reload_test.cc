@@ -133,6 +133,31 @@ TEST(DiffOptionsTest, AccountsAreFixedButTheirUsersMayChange) {
   EXPECT_THAT(std::string(plan.status().message()), HasSubstr("for Accounts"));
 }
 
+TEST(DiffOptionsTest, Tls) {
+  Options before;
+  before.tls_config = TlsOptions{.cert_file = "a.pem", .key_file = "a-key.pem"};
+  Options after = before;
+  after.tls_config->cert_file = "b.pem";
+  after.tls_config->timeout = absl::Seconds(5);
+  absl::StatusOr<ReloadPlan> plan = DiffOptions(before, after);
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  EXPECT_THAT(plan->notices, ::testing::IsSupersetOf({"Reloaded: tls timeout = 5",
+                                                      "Reloaded: tls = enabled"}));
+  // Same names, new contents: a rotation.
+  plan = DiffOptions(before, before, /*tls_files_changed=*/true);
+  ASSERT_TRUE(plan.ok());
+  EXPECT_THAT(plan->notices, ::testing::Contains("Reloaded: tls = enabled"));
+  plan = DiffOptions(before, Options());
+  ASSERT_TRUE(plan.ok());
+  EXPECT_THAT(plan->notices, ::testing::Contains("Reloaded: tls = disabled"));
+  after = before;
+  after.tls_config->verify = true;
+  plan = DiffOptions(before, after);
+  ASSERT_FALSE(plan.ok());
+  EXPECT_EQ(plan.status().message(),
+            "config reload not supported for TLSVerify: old=false, new=true");
+}
+
 TEST(DiffOptionsTest, MaxConnectionsAndPidFile) {
   Options before;
   Options after = FromConfig("max_connections: 5\npid_file: \"/tmp/x.pid\"\n");
