@@ -566,14 +566,18 @@ void Client::Flush() {
     }
     return;
   }
+  CountWritten(taken);
+  write_started_ = worker_.loop().Now();
+  conn_->Write(iov_);
+}
+
+void Client::CountWritten(const Outbound::Taken& taken) {
   // Counted once per write rather than per delivery: publishers on other
   // threads would otherwise contend on these two counters for every message.
   if (taken.msgs > 0) {
     out_msgs_.fetch_add(taken.msgs, std::memory_order_relaxed);
     out_bytes_.fetch_add(taken.payload_bytes, std::memory_order_relaxed);
   }
-  write_started_ = worker_.loop().Now();
-  conn_->Write(iov_);
 }
 
 void Client::OnWriteDone(absl::Status status) {

@@ -207,6 +207,8 @@ class Client final : public io::ConnectionHandler,
   // Violation' and closes.
   void AuthViolation();
 
+  // Adds a write's messages and bytes to this client's counters.
+  void CountWritten(const Outbound::Taken& taken);
   // Queues protocol bytes for this client and schedules a flush at the end
   // of the current batch.
   void SendProto(std::string_view bytes);

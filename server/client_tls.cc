@@ -115,10 +115,7 @@ void Client::OnTlsTimeout() {
 void Client::FlushTls() {
   Outbound::Taken taken;
   if (tls_->handshake_complete() && out_.TakeForWrite(&iov_, &taken)) {
-    if (taken.msgs > 0) {
-      out_msgs_.fetch_add(taken.msgs, std::memory_order_relaxed);
-      out_bytes_.fetch_add(taken.payload_bytes, std::memory_order_relaxed);
-    }
+    CountWritten(taken);
     tls_->Encrypt(iov_);
   }
   if (!tls_->TakeOutput(&tls_out_)) {
