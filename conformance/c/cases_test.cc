@@ -3,9 +3,11 @@
 #include <chrono>
 #include <string>
 #include <thread>
+#include <utility>
 
 #include <unistd.h>
 
+#include <cctype>
 #include <cstdlib>
 #include <cstring>
 
@@ -571,4 +573,159 @@ CONFORMANCE_CASE(tls_verify_client_cert_other_ca, {.config = kTlsVerifyConfig}) 
 CONFORMANCE_CASE(tls_client_trusts_other_ca, {.config = kTlsVerifyConfig}) {
   // The client refuses the server: nats.c says why in its own words.
   t.Note("connect: %s", t.TryConnect(TlsOptions(t, "other-ca.pem", "client")).c_str());
+}
+
+// ---------------------------------------------------------------------------
+// Accounts (config-file accounts, as in go/client/account_cases.go): logging
+// in to account users, isolation, a stream import with a prefix and a
+// service import request/reply. Each case also checks that what it relies on
+// (a control message, the import) really arrived, so it cannot pass on an
+// empty observation. Start-up failures (an import that is not authorized)
+// are not covered here: the harness needs both servers to start.
+
+namespace {
+constexpr const char* kAccountsConfig = R"(
+accounts {
+  A: {
+    users: [ {user: a, password: a} ]
+    exports: [ {stream: "foo.>"}, {service: "req.*", accounts: [B]} ]
+  }
+  B: {
+    users: [ {user: b, password: b} ]
+    imports: [
+      {stream: {account: A, subject: "foo.>"}, prefix: "x"}
+      {service: {account: A, subject: "req.a"}, to: "local.req"}
+    ]
+  }
+  C: { users: [ {user: c, password: c} ] }
+}
+)";
+
+natsConnection* ConnectAs(conformance::Ctx& t, const char* user) {
+  natsOptions* o = t.Options();
+  natsOptions_SetUserInfo(o, user, user);
+  return t.Connect(o);
+}
+
+// The next message as "subject:data", or "[status]" when none came within ms.
+std::string Next(natsSubscription* sub, int ms) {
+  natsMsg* m = nullptr;
+  natsStatus s = natsSubscription_NextMsg(&m, sub, ms);
+  if (s != NATS_OK) return "[" + StatusText(s) + "]";
+  std::string out = std::string(natsMsg_GetSubject(m)) + ":" + std::string(natsMsg_GetData(m), natsMsg_GetDataLength(m));
+  natsMsg_Destroy(m);
+  return out;
+}
+}  // namespace
+
+CONFORMANCE_CASE(acc_c_login_account_users, {.config = kAccountsConfig}) {
+  for (const char* user : {"a", "b", "c"}) {
+    natsOptions* o = t.Options();
+    natsOptions_SetUserInfo(o, user, user);
+    t.Note("%s: %s", user, t.TryConnect(o).c_str());
+  }
+  const std::pair<const char*, const char*> bad[] = {{"a", "wrong"}, {"b", "a"}, {"nobody", "x"}};
+  for (const auto& [user, pass] : bad) {
+    natsOptions* o = t.Options();
+    natsOptions_SetUserInfo(o, user, pass);
+    const std::string status = t.TryConnect(o);
+    natsStatus s = NATS_OK;
+    std::string text = nats_GetLastError(&s) ? nats_GetLastError(&s) : "";
+    if (!text.empty() && text[0] == '(' && text.find("): ") != std::string::npos) {
+      text.erase(0, text.find("): ") + 3);  // libnats's "(conn.c:NNN): " source location
+    }
+    t.Note("%s/%s: %s (%s)", user, pass, status.c_str(), text.c_str());
+    t.Check(status != "OK", std::string("login ") + user + "/" + pass + " refused");
+  }
+  t.Note("no credentials: %s", t.TryConnect().c_str());
+}
+
+CONFORMANCE_CASE(acc_c_isolation, {.config = kAccountsConfig}) {
+  natsConnection* a = ConnectAs(t, "a");
+  natsConnection* b = ConnectAs(t, "b");
+  natsConnection* c = ConnectAs(t, "c");
+  natsSubscription* asub = SubSync(t, a, "iso.>");
+  natsSubscription* bsub = SubSync(t, b, "iso.>");
+  natsSubscription* csub = SubSync(t, c, "iso.>");
+  for (natsConnection* nc : {a, b, c}) t.CheckOk(natsConnection_Flush(nc), "flush");
+  // B publishes first; A and C then publish a control message each, which
+  // they must see (and nothing before or after it).
+  t.CheckOk(natsConnection_PublishString(b, "iso.secret", "from-b"), "publish b");
+  t.CheckOk(natsConnection_Flush(b), "flush b");
+  t.CheckOk(natsConnection_PublishString(a, "iso.ctl.a", "ctl"), "publish a");
+  t.CheckOk(natsConnection_PublishString(c, "iso.ctl.c", "ctl"), "publish c");
+  t.CheckOk(natsConnection_Flush(a), "flush a");
+  t.CheckOk(natsConnection_Flush(c), "flush c");
+  const std::string b_first = Next(bsub, 3000);
+  const std::string a_first = Next(asub, 3000);
+  const std::string c_first = Next(csub, 3000);
+  t.Note("b: %s then %s", b_first.c_str(), Next(bsub, 300).c_str());
+  t.Note("a: %s then %s", a_first.c_str(), Next(asub, 300).c_str());
+  t.Note("c: %s then %s", c_first.c_str(), Next(csub, 300).c_str());
+  t.Check(b_first == "iso.secret:from-b", "B sees its own message");
+  t.Check(a_first == "iso.ctl.a:ctl", "A's control message arrived first");
+  t.Check(c_first == "iso.ctl.c:ctl", "C's control message arrived first");
+}
+
+CONFORMANCE_CASE(acc_c_stream_import_prefix, {.config = kAccountsConfig}) {
+  natsConnection* a = ConnectAs(t, "a");
+  natsConnection* b = ConnectAs(t, "b");
+  natsConnection* c = ConnectAs(t, "c");
+  natsSubscription* bx = SubSync(t, b, "x.>");
+  natsSubscription* bown = SubSync(t, b, "foo.>");
+  natsSubscription* call = SubSync(t, c, ">");
+  t.CheckOk(natsConnection_Flush(b), "flush b");
+  t.CheckOk(natsConnection_Flush(c), "flush c");
+  // bar.baz is not exported: had it leaked it would arrive before foo.bar.
+  t.CheckOk(natsConnection_PublishString(a, "bar.baz", "private"), "publish");
+  t.CheckOk(natsConnection_PublishString(a, "foo.bar", "hi"), "publish");
+  t.CheckOk(natsConnection_Flush(a), "flush a");
+  const std::string got = Next(bx, 3000);
+  t.Note("b x.>: %s then %s", got.c_str(), Next(bx, 300).c_str());
+  t.Note("b foo.>: %s", Next(bown, 300).c_str());
+  t.Note("c >: %s", Next(call, 300).c_str());
+  t.Check(got == "x.foo.bar:hi", "the import delivered x.foo.bar");
+}
+
+CONFORMANCE_CASE(acc_c_service_import, {.config = kAccountsConfig}) {
+  natsConnection* a = ConnectAs(t, "a");
+  natsConnection* b = ConnectAs(t, "b");
+  natsSubscription* responder = SubSync(t, a, "req.*");
+  t.CheckOk(natsConnection_Flush(a), "flush a");
+  // The requester runs on its own thread; observations stay on this one.
+  natsMsg* reply = nullptr;
+  natsStatus rs = NATS_ERR;
+  std::thread requester([&] { rs = natsConnection_RequestString(&reply, b, "local.req", "ping", 3000); });
+  natsMsg* req = nullptr;
+  natsStatus s = natsSubscription_NextMsg(&req, responder, 3000);
+  if (s == NATS_OK) {
+    const char* info = nullptr;
+    std::string masked = natsMsgHeader_Get(req, "Nats-Request-Info", &info) == NATS_OK ? info : "(none)";
+    const size_t rtt = masked.find("\"rtt\":");
+    if (rtt != std::string::npos) {
+      size_t end = rtt + 6;
+      while (end < masked.size() && isdigit(static_cast<unsigned char>(masked[end]))) ++end;
+      masked.replace(rtt + 6, end - rtt - 6, "N");
+    }
+    const char* to = natsMsg_GetReply(req);
+    t.Note("responder got %s %.*s reply _R_: %d info %s", natsMsg_GetSubject(req), natsMsg_GetDataLength(req),
+           natsMsg_GetData(req), to != nullptr && strncmp(to, "_R_.", 4) == 0, masked.c_str());
+    if (to != nullptr) natsConnection_PublishString(a, to, "pong");
+    natsConnection_Flush(a);
+  } else {
+    t.Note("responder: %s", StatusText(s).c_str());
+  }
+  natsMsg_Destroy(req);
+  requester.join();
+  t.Note("request: %s %.*s", StatusText(rs).c_str(), reply ? natsMsg_GetDataLength(reply) : 0,
+         reply ? natsMsg_GetData(reply) : "");
+  const bool answered = rs == NATS_OK && std::string(natsMsg_GetData(reply), natsMsg_GetDataLength(reply)) == "pong";
+  natsMsg_Destroy(reply);
+  t.Check(s == NATS_OK, "the responder got the request");
+  t.Check(answered, "the reply came back through the import");
+  // The exporter's own subject is not visible to the importer.
+  natsMsg* direct = nullptr;
+  t.Note("direct req.a: %s", StatusText(natsConnection_RequestString(&direct, b, "req.a", "ping", 1000)).c_str());
+  natsMsg_Destroy(direct);
+  t.Note("responder after: %s", Next(responder, 300).c_str());
 }
