@@ -12,13 +12,20 @@
 // nats-server. Accounts are built once at start (accounts.h) and live as
 // long as the server.
 //
-// Thread-safety: everything but the sublist and replies() is immutable
-// after Accounts::Create; the sublist is internally synchronized and
-// ServiceReplies has its own lock.
+// An account's `limits` (options.h AccountLimits) are enforced by its
+// clients: the connection count here, the per-connection limits by each
+// Client (client.h), as nats-server does.
+//
+// Thread-safety: everything but the sublist, replies() and the connection
+// count is immutable after Accounts::Create; the sublist is internally
+// synchronized, ServiceReplies has its own lock and the counters are
+// atomic (clients of one account live on several I/O threads).
 #ifndef NATSD_SERVER_ACCOUNT_H_
 #define NATSD_SERVER_ACCOUNT_H_
 
+#include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <utility>
@@ -80,6 +87,18 @@ class Account {
   // Reply mappings of requests that reached this account's services.
   ServiceReplies& replies() { return replies_; }
 
+  // The configured limits; none for "$G".
+  const AccountLimits& limits() const { return limits_; }
+  // Counts one more connection of the account; false (and nothing counted)
+  // when it already has max_connections. Each true is paired with a
+  // RemoveConnection when that connection leaves the account.
+  bool AddConnection();
+  void RemoveConnection() { connections_.fetch_sub(1, std::memory_order_relaxed); }
+  int32_t num_connections() const { return connections_.load(std::memory_order_relaxed); }
+  // Whether a "maximum subscriptions exceeded" may be logged now: once per
+  // 2 s per account, as the reference (the -ERR is sent every time).
+  bool ShouldLogMaxSubs();
+
  private:
   friend class Accounts;  // fills in exports and imports at start
 
@@ -87,6 +106,9 @@ class Account {
   const size_t index_;
   const absl::Time update_time_ = absl::Now();
   Sublist sublist_;
+  AccountLimits limits_;
+  std::atomic<int32_t> connections_{0};
+  std::atomic<int64_t> last_max_subs_log_ns_{0};
   std::vector<ConfigExport> exports_;
   std::vector<StreamImport> stream_imports_;
   // Pointers stay valid: subscriptions in the sublist refer to them.

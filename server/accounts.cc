@@ -25,6 +25,7 @@ absl::StatusOr<std::unique_ptr<Accounts>> Accounts::Create(const Options& opts) 
           fmt::format("Not a valid public nkey for an account: \"{}\"", c.nkey));
     }
     a->all_.push_back(std::make_unique<Account>(c.name, a->all_.size()));
+    a->all_.back()->limits_ = c.limits;
   }
   for (const auto& acc : a->all_) a->by_name_.emplace(acc->name(), acc.get());
   // Every export first: imports look up the export they match.

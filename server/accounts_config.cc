@@ -15,17 +15,6 @@
 namespace natsd {
 namespace {
 
-// Go's %T of a decoded config value, which the reference's messages print.
-std::string_view GoTypeName(const ConfValue& v) {
-  if (v.get_if<std::string>() != nullptr) return "string";
-  if (v.get_if<int64_t>() != nullptr) return "int64";
-  if (v.get_if<double>() != nullptr) return "float64";
-  if (v.get_if<bool>() != nullptr) return "bool";
-  if (v.get_if<ConfValue::Array>() != nullptr) return "[]interface {}";
-  if (v.get_if<ConfValue::Map>() != nullptr) return "map[string]interface {}";
-  return "time.Time";
-}
-
 // Reads one account definition and then resolves exports and imports
 // across all of them, collecting errors as the reference does.
 class AccountsReader {
@@ -45,13 +34,14 @@ class AccountsReader {
   const std::string* String(const ConfEntry& f, std::string_view what) {
     const std::string* s = f.value.get_if<std::string>();
     if (s == nullptr) {
-      Error(f.key_pos, fmt::format("Expected {} to be string, got {}", what, GoTypeName(f.value)));
+      Error(f.key_pos, fmt::format("Expected {} to be string, got {}", what, f.value.GoTypeName()));
     }
     return s;
   }
 
   void ReadNames(const ConfValue::Array& names);
   void ReadAccount(const ConfEntry& e);
+  void ReadLimits(const ConfEntry& e, AccountLimits* limits);
   void ReadExports(const ConfEntry& e, ConfigAccount* acc);
   void ReadExport(const ConfValue& item, ConfigAccount* acc);
   void ReadImports(const ConfEntry& e, ConfigAccount* acc);
@@ -138,7 +128,9 @@ void AccountsReader::ReadAccount(const ConfEntry& e) {
       ReadImports(f, &account);
     } else if (k == "default_permissions") {
       default_permissions = f.value;
-    } else if (k == "jetstream" || k == "mappings" || k == "maps" || k == "limits") {
+    } else if (k == "limits") {
+      ReadLimits(f, &account.limits);
+    } else if (k == "jetstream" || k == "mappings" || k == "maps") {
       account.other_config.emplace_back(k, f.value);
     } else {
       Unknown(f);
@@ -147,6 +139,42 @@ void AccountsReader::ReadAccount(const ConfEntry& e) {
   opts_->accounts.push_back(std::move(account));
   if (users_key != nullptr && !users.empty()) {
     AddUsers(*users_key, std::move(users), default_permissions, e.key);
+  }
+}
+
+void AccountsReader::ReadLimits(const ConfEntry& e, AccountLimits* limits) {
+  const auto* map = e.value.get_if<ConfValue::Map>();
+  if (map == nullptr) {
+    Error(e.key_pos, fmt::format("Expected account limits to be a map/struct, got {}",
+                                 e.value.GoValue()));
+    return;
+  }
+  for (const ConfEntry& f : *map) {
+    const std::string k = absl::AsciiStrToLower(f.key);
+    int32_t* field = nullptr;
+    if (k == "max_connections" || k == "max_conn") {
+      field = &limits->max_connections;
+    } else if (k == "max_subscriptions" || k == "max_subs") {
+      field = &limits->max_subscriptions;
+    } else if (k == "max_payload" || k == "max_pay") {
+      field = &limits->max_payload;
+    } else if (k == "max_leafnodes" || k == "max_leafs") {
+      field = &limits->max_leafnodes;
+    } else {
+      if (!f.used_as_variable) {
+        Error(f.key_pos, fmt::format("Unknown field \"{}\" parsing account limits", f.key));
+      }
+      continue;
+    }
+    const auto* n = f.value.get_if<int64_t>();
+    if (n == nullptr) {
+      // The reference's failed type assertion; it stops reading the block.
+      Error(f.key_pos, fmt::format("interface conversion: interface {{}} is {}, not int64",
+                                   f.value.GoTypeName()));
+      return;
+    }
+    // Truncated to 32 bits, as the reference stores it.
+    *field = static_cast<int32_t>(*n);
   }
 }
 
@@ -182,7 +210,7 @@ void AccountsReader::AddUsers(const ConfEntry& users_key, std::vector<ConfigUser
 void AccountsReader::ReadExports(const ConfEntry& e, ConfigAccount* acc) {
   const auto* items = e.value.get_if<ConfValue::Array>();
   if (items == nullptr) {
-    Error(e.key_pos, fmt::format("Exports should be an array, got {}", GoTypeName(e.value)));
+    Error(e.key_pos, fmt::format("Exports should be an array, got {}", e.value.GoTypeName()));
     return;
   }
   for (const ConfValue& item : *items) ReadExport(item, acc);
@@ -192,7 +220,7 @@ void AccountsReader::ReadExport(const ConfValue& item, ConfigAccount* acc) {
   const auto* map = item.get_if<ConfValue::Map>();
   if (map == nullptr) {
     Error(item.pos(), fmt::format("Export Items should be a map with type entry, got {}",
-                                  GoTypeName(item)));
+                                  item.GoTypeName()));
     return;
   }
   ConfigExport ex;
@@ -207,7 +235,7 @@ void AccountsReader::ReadExport(const ConfValue& item, ConfigAccount* acc) {
         Error(f.key_pos, fmt::format("Detected {} {} but already saw a {}", k,
                                      f.value.get_if<std::string>() != nullptr
                                          ? fmt::format("\"{}\"", *f.value.get_if<std::string>())
-                                         : std::string(GoTypeName(f.value)),
+                                         : std::string(f.value.GoTypeName()),
                                      service ? "stream" : "service"));
         continue;
       }
@@ -247,7 +275,7 @@ void AccountsReader::ReadExport(const ConfValue& item, ConfigAccount* acc) {
           s != nullptr ? ParseGoDuration(*s) : absl::InvalidArgumentError("");
       if (s == nullptr) {
         Error(f.key_pos, fmt::format("Expected response threshold to be a parseable time "
-                                     "duration, got {}", GoTypeName(f.value)));
+                                     "duration, got {}", f.value.GoTypeName()));
       } else if (!d.ok()) {
         Error(f.key_pos, fmt::format("Expected response threshold to be a parseable time "
                                      "duration, got \"{}\"", *s));
@@ -275,7 +303,7 @@ void AccountsReader::ReadExport(const ConfValue& item, ConfigAccount* acc) {
 void AccountsReader::ReadImports(const ConfEntry& e, ConfigAccount* acc) {
   const auto* items = e.value.get_if<ConfValue::Array>();
   if (items == nullptr) {
-    Error(e.key_pos, fmt::format("Imports should be an array, got {}", GoTypeName(e.value)));
+    Error(e.key_pos, fmt::format("Imports should be an array, got {}", e.value.GoTypeName()));
     return;
   }
   // A local service subject may be imported once.
@@ -305,7 +333,7 @@ bool AccountsReader::ReadImportSource(const ConfEntry& f, ConfigImport* im) {
   const auto* map = f.value.get_if<ConfValue::Map>();
   if (map == nullptr) {
     Error(f.key_pos, fmt::format("{} entry should be an account map, got {}",
-                                 im->service ? "Service" : "Stream", GoTypeName(f.value)));
+                                 im->service ? "Service" : "Stream", f.value.GoTypeName()));
     return false;
   }
   for (const ConfEntry& g : *map) {
@@ -330,7 +358,7 @@ std::optional<ConfigImport> AccountsReader::ReadImport(const ConfValue& item) {
   const auto* map = item.get_if<ConfValue::Map>();
   if (map == nullptr) {
     Error(item.pos(), fmt::format("Import Items should be a map with type entry, got {}",
-                                  GoTypeName(item)));
+                                  item.GoTypeName()));
     return std::nullopt;
   }
   ConfigImport im;

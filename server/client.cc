@@ -67,6 +67,9 @@ std::string_view CloseReasonName(CloseReason reason) {
     case CloseReason::kMaxPayloadExceeded: return "Maximum Message Payload Exceeded";
     case CloseReason::kMaxControlLineExceeded: return "Maximum Control Line Exceeded";
     case CloseReason::kMaxConnectionsExceeded: return "Maximum Connections Exceeded";
+    case CloseReason::kMaxAccountConnectionsExceeded:
+      return "Maximum Account Connections Exceeded";
+    case CloseReason::kMaxSubscriptionsExceeded: return "Maximum Subscriptions Exceeded";
     case CloseReason::kNoRespondersRequiresHeaders: return "No Responders Requires Headers";
     case CloseReason::kServerShutdown: return "Server Shutdown";
   }
@@ -80,7 +83,10 @@ Client::Client(Server& server, Worker& worker, uint64_t cid)
       account_(&server.global_account()),
       match_cache_(&worker.match_cache(account_->index())),
       parser_(Parser::Limits{worker.options().max_control_line,
-                             worker.options().max_payload}) {}
+                             worker.options().max_payload}),
+      max_payload_(worker.options().max_payload),
+      max_subs_(worker.options().max_subscriptions > 0 ? worker.options().max_subscriptions
+                                                       : -1) {}
 
 Client::~Client() = default;
 
@@ -198,6 +204,10 @@ bool Client::OnConnect(std::string_view json) {
     AuthViolation();
     return false;
   }
+  if (!JoinAccount()) {
+    CloseMaxAccountConnectionsExceeded();
+    return false;
+  }
   parser_.set_expect_connect(false);
   // HPUB is a parse error until the client says it understands headers.
   parser_.set_headers(opts_.headers);
@@ -213,6 +223,13 @@ bool Client::OnConnect(std::string_view json) {
   }
   if (opts_.verbose) SendOk();
   if (ping_timer_ == 0) ArmPingTimer(/*first=*/true);
+  // An account allowing no subscriptions at all: the reference tells the
+  // client and closes it.
+  if (SubsAtLimit()) [[unlikely]] {
+    MaxSubsExceeded();
+    Close(CloseReason::kMaxSubscriptionsExceeded, /*flush=*/true);
+    return false;
+  }
   return true;
 }
 
@@ -416,10 +433,8 @@ bool Client::OnSub(std::string_view subject, std::string_view queue,
                    std::string_view sid, std::string_view raw) {
   if (Logger::Global().trace_enabled()) Trace("<<-", "SUB", raw);
   if (!SubscribeAllowed(subject, queue, sid)) return true;
-  const int max_subs = options().max_subscriptions;
-  if (max_subs > 0 && static_cast<int>(subs_.size()) >= max_subs) {
-    Logger::Global().Error("{}{}", LogPrefix(), kErrMaxSubs);
-    SendErr(kErrMaxSubs);
+  if (SubsAtLimit()) [[unlikely]] {
+    MaxSubsExceeded();
     return true;
   }
   auto [it, inserted] = subs_.try_emplace(std::string(sid));
@@ -488,6 +503,15 @@ bool Client::OnPing() {
   if (Logger::Global().trace_enabled()) Trace("<<-", "PING", "");
   SendProto(kPong);
   last_ping_in_ = worker_.loop().Now();
+  // After the first PONG to a client that takes asynchronous INFO, as the
+  // reference: an INFO with its own max_payload when its account's differs
+  // from the server's.
+  if (connect_received_ && !first_pong_sent_) {
+    first_pong_sent_ = true;
+    if (opts_.protocol >= 1 && max_payload_ != options().max_payload) {
+      SendProto(worker_.config().AsyncInfo(cid_, conn_->peer_ip(), max_payload_));
+    }
+  }
   return true;
 }
 
@@ -537,7 +561,7 @@ void Client::SendLameDuckInfo() {
       last_ping_in_ == absl::InfinitePast()) {
     return;
   }
-  SendProto(worker_.config().LameDuckInfo(cid_, conn_->peer_ip()));
+  SendProto(worker_.config().LameDuckInfo(cid_, conn_->peer_ip(), max_payload_));
 }
 
 void Client::SendOk() { SendProto(kOk); }
@@ -774,6 +798,8 @@ void Client::OnClosed(absl::Status reason) {
   out_.Close(/*drop_queued=*/true);
   if (admitted_) server_.ReleaseConnection();
   admitted_ = false;
+  if (counted_in_ != nullptr) counted_in_->RemoveConnection();
+  counted_in_ = nullptr;
   worker_.RemoveClient(cid_);  // may destroy *this: nothing after it
 }
 

@@ -103,6 +103,8 @@ enum class CloseReason {
   kMaxPayloadExceeded,
   kMaxControlLineExceeded,
   kMaxConnectionsExceeded,
+  kMaxAccountConnectionsExceeded,
+  kMaxSubscriptionsExceeded,
   kNoRespondersRequiresHeaders,
   kServerShutdown,
 };
@@ -218,6 +220,20 @@ class Client final : public io::ConnectionHandler,
   void SendErrAndClose(std::string_view text, CloseReason reason);
   // Checks the CONNECT's credentials and takes on the user's permissions.
   bool Authenticate(const ConnectOptions& connect);
+  // Once authenticated: counts the connection in its account (moving it
+  // from the one it was counted in, if any) and takes on the account's
+  // per-connection limits combined with the server's (client_auth.cc).
+  // false: the account has max_connections already; nothing is counted.
+  bool JoinAccount();
+  // Sends 'maximum account active connections exceeded' and closes.
+  void CloseMaxAccountConnectionsExceeded();
+  // Whether one more subscription is over this connection's limit.
+  bool SubsAtLimit() const {
+    return max_subs_ != -1 && static_cast<int64_t>(subs_.size()) >= max_subs_;
+  }
+  // Logs (at most every 2 s per account) and sends 'maximum subscriptions
+  // exceeded'.
+  void MaxSubsExceeded();
   // Permission hooks (client_auth.cc). PublishAllowed is inline so that a
   // client without permissions pays two compares per message; both send
   // the violation and return false when the operation must be dropped.
@@ -300,6 +316,14 @@ class Client final : public io::ConnectionHandler,
   bool connect_received_ = false;
   bool auth_required_ = false;
   bool admitted_ = false;  // counted against max_connections
+  // The account this connection is counted in (its max_connections), once
+  // the CONNECT is accepted; null before.
+  Account* counted_in_ = nullptr;
+  // This connection's limits: its account's and the server's, the lower
+  // wins; -1 is none (JoinAccount).
+  int64_t max_payload_ = -1;
+  int64_t max_subs_ = -1;
+  bool first_pong_sent_ = false;  // the INFO check after CONNECT is done
 
   absl::flat_hash_map<std::string, std::shared_ptr<ClientSub>> subs_;
 

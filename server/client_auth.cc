@@ -1,7 +1,9 @@
 // Client's authentication and permission hooks: what a connection may
 // publish and subscribe to, as nats-server 2.9.10 enforces it. The rules
 // themselves live in permissions.h; this file applies them to a connection
-// and sends the reference's violations (the connection stays open).
+// and sends the reference's violations (the connection stays open). It also
+// binds the connection to its account and that account's limits.
+#include <algorithm>
 #include <string>
 #include <string_view>
 
@@ -63,9 +65,59 @@ void Client::AuthViolation() {
   SendErrAndClose(kErrAuthViolation, CloseReason::kAuthenticationViolation);
 }
 
+namespace {
+
+// The lower of two limits where -1 is none (the reference's minLimit).
+int64_t MinLimit(int64_t a, int64_t b) {
+  if (a == -1) return b;
+  if (b == -1) return a;
+  return std::min(a, b);
+}
+
+}  // namespace
+
+bool Client::JoinAccount() {
+  if (counted_in_ == account_) return true;
+  if (counted_in_ != nullptr) counted_in_->RemoveConnection();
+  counted_in_ = nullptr;
+  if (!account_->AddConnection()) return false;
+  counted_in_ = account_;
+  // The server's limits use 0 for none.
+  const Options& o = options();
+  const AccountLimits& l = account_->limits();
+  const int64_t server_pay = o.max_payload == 0 ? -1 : o.max_payload;
+  const int64_t server_subs = o.max_subscriptions == 0 ? -1 : o.max_subscriptions;
+  max_payload_ = MinLimit(l.max_payload, server_pay);
+  max_subs_ = MinLimit(l.max_subscriptions, server_subs);
+  if (l.max_payload != -1 && max_payload_ != l.max_payload) {
+    Logger::Global().Error("{}Max Payload set to {} from server overrides account or user config",
+                           LogPrefix(), o.max_payload);
+  }
+  if (l.max_subscriptions != -1 && max_subs_ != l.max_subscriptions) {
+    Logger::Global().Error(
+        "{}Max Subscriptions set to {} from server overrides account or user config",
+        LogPrefix(), o.max_subscriptions);
+  }
+  parser_.set_limits(Parser::Limits{o.max_control_line, max_payload_});
+  return true;
+}
+
+void Client::CloseMaxAccountConnectionsExceeded() {
+  Logger::Global().Error("{}{}", LogPrefix(), kErrMaxAccountConnections);
+  SendErrAndClose(kErrMaxAccountConnections, CloseReason::kMaxAccountConnectionsExceeded);
+}
+
+void Client::MaxSubsExceeded() {
+  if (account_->ShouldLogMaxSubs()) Logger::Global().Error("{}{}", LogPrefix(), kErrMaxSubs);
+  SendErr(kErrMaxSubs);
+}
+
 void Client::ApplyReload(const ServerConfig& before, bool auth_changed) {
   if (state_ != State::kOpen) return;
-  parser_.set_limits(Parser::Limits{options().max_control_line, options().max_payload});
+  // A new server max_payload replaces every connection's, its account's
+  // included, as in the reference.
+  if (options().max_payload != before.opts.max_payload) max_payload_ = options().max_payload;
+  parser_.set_limits(Parser::Limits{options().max_control_line, max_payload_});
   if (!auth_changed) return;
   auth_required_ = worker_.config().auth->auth_required();
   if (!connect_received_) {
@@ -90,6 +142,9 @@ void Client::ApplyReload(const ServerConfig& before, bool auth_changed) {
     SetPermissions(nullptr);
   } else if (!Authenticate(opts_)) {
     AuthViolation();
+    return;
+  } else if (!JoinAccount()) {
+    CloseMaxAccountConnectionsExceeded();
     return;
   }
   ClientPermissions* perms = perms_.load(std::memory_order_relaxed);

@@ -38,6 +38,21 @@ std::string_view ConfValue::TypeName() const {
   return kNames[data_.index()];
 }
 
+std::string_view ConfValue::GoTypeName() const {
+  static constexpr std::string_view kNames[] = {
+      "string", "int64", "float64", "bool", "time.Time", "[]interface {}",
+      "map[string]interface {}"};
+  return kNames[data_.index()];
+}
+
+std::string ConfValue::GoValue() const {
+  if (const auto* s = get_if<std::string>()) return *s;
+  if (const auto* n = get_if<int64_t>()) return fmt::format("{}", *n);
+  if (const auto* d = get_if<double>()) return fmt::format("{}", *d);
+  if (const auto* b = get_if<bool>()) return *b ? "true" : "false";
+  return std::string(GoTypeName());
+}
+
 const ConfValue* ConfValue::Find(std::string_view key) const {
   const Map* map = get_if<Map>();
   if (map == nullptr) return nullptr;

@@ -83,6 +83,12 @@ class ConfValue {
 
   // "string", "integer", "float", "bool", "datetime", "array", "map".
   std::string_view TypeName() const;
+  // Go's %T of the decoded value, which the reference's messages print:
+  // "string", "int64", "float64", "bool", "time.Time", "[]interface {}",
+  // "map[string]interface {}".
+  std::string_view GoTypeName() const;
+  // Go's %v of a scalar value; containers are described by GoTypeName.
+  std::string GoValue() const;
 
   // For maps: the value stored under exactly `key`, else nullptr.
   const ConfValue* Find(std::string_view key) const;

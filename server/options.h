@@ -118,6 +118,17 @@ struct ConfigImport {
   bool operator==(const ConfigImport&) const = default;
 };
 
+// An account's `limits` block. -1 (the default) is no limit; any other
+// value, 0 included, is one, as in nats-server.
+struct AccountLimits {
+  int32_t max_connections = -1;    // the account's connections at once
+  int32_t max_subscriptions = -1;  // per connection of the account
+  int32_t max_payload = -1;        // per connection; the server's may be lower
+  int32_t max_leafnodes = -1;      // read only: natsd has no leaf nodes
+
+  bool operator==(const AccountLimits&) const = default;
+};
+
 // One account of the `accounts` block; its users are in Options::users with
 // ConfigUser::account naming it.
 struct ConfigAccount {
@@ -125,7 +136,8 @@ struct ConfigAccount {
   std::string nkey;  // optional public account nkey ("A..."), checked at start
   std::vector<ConfigExport> exports;
   std::vector<ConfigImport> imports;
-  // Keys of subsystems natsd does not have (jetstream, mappings, limits),
+  AccountLimits limits;
+  // Keys of subsystems natsd does not have (jetstream, mappings),
   // kept raw with the key lower-cased, as Options::other_config.
   std::vector<std::pair<std::string, ConfValue>> other_config;
 };

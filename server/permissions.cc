@@ -14,26 +14,6 @@ absl::Status ConfError(const SourcePos& pos, std::string_view msg) {
   return absl::InvalidArgumentError(fmt::format("{}: {}", pos.ToString(), msg));
 }
 
-// Go's %T of a config value, as the reference's messages print it.
-std::string_view GoTypeName(const ConfValue& v) {
-  if (v.get_if<int64_t>() != nullptr) return "int64";
-  if (v.get_if<double>() != nullptr) return "float64";
-  if (v.get_if<bool>() != nullptr) return "bool";
-  if (v.get_if<absl::Time>() != nullptr) return "time.Time";
-  if (v.get_if<ConfValue::Map>() != nullptr) return "map[string]interface {}";
-  if (v.get_if<ConfValue::Array>() != nullptr) return "[]interface {}";
-  return "string";
-}
-
-// Go's %v of a scalar config value; containers are described by type.
-std::string GoValue(const ConfValue& v) {
-  if (const auto* s = v.get_if<std::string>()) return *s;
-  if (const auto* n = v.get_if<int64_t>()) return fmt::format("{}", *n);
-  if (const auto* d = v.get_if<double>()) return fmt::format("{}", *d);
-  if (const auto* b = v.get_if<bool>()) return *b ? "true" : "false";
-  return std::string(GoTypeName(v));
-}
-
 // An entry is a subject, or "subject queue" (subscribe queue permissions).
 absl::Status CheckPermSubject(const ConfValue& at, const std::string& s) {
   if (IsValidSubject(s)) return absl::OkStatus();
@@ -73,7 +53,7 @@ absl::StatusOr<std::optional<std::vector<std::string>>> ParsePermSubjects(
   } else {
     return ConfError(v.pos(), fmt::format("Expected subject permissions to be a subject, "
                                           "or array of subjects, got {}",
-                                          GoTypeName(v)));
+                                          v.GoTypeName()));
   }
   for (const std::string& s : subjects) {
     if (absl::Status st = CheckPermSubject(v, s); !st.ok()) return st;
@@ -129,7 +109,7 @@ absl::StatusOr<ResponsePermission> ParseAllowResponses(const ConfValue& v) {
       if (n == nullptr) {
         return ConfError(e.value.pos(), fmt::format("interface conversion: interface {{}} "
                                                     "is {}, not int64",
-                                                    GoTypeName(e.value)));
+                                                    e.value.GoTypeName()));
       }
       // Negative means unlimited; 0 keeps the default.
       if (*n != 0) rp.max_msgs = *n;
@@ -196,7 +176,7 @@ absl::StatusOr<PermissionsConfig> ParsePermissionsConfig(const ConfValue& value)
   const auto* m = value.get_if<ConfValue::Map>();
   if (m == nullptr) {
     return ConfError(value.pos(), fmt::format("Expected permissions to be a map/struct, got {}",
-                                              GoValue(value)));
+                                              value.GoValue()));
   }
   PermissionsConfig p;
   for (const ConfEntry& e : *m) {

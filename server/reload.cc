@@ -123,7 +123,8 @@ bool SameAccounts(const Options& a, const Options& b) {
     const ConfigAccount& x = a.accounts[i];
     const ConfigAccount& y = b.accounts[i];
     if (x.name != y.name || x.nkey != y.nkey || x.exports != y.exports ||
-        x.imports != y.imports || x.other_config.size() != y.other_config.size()) {
+        x.imports != y.imports || x.limits != y.limits ||
+        x.other_config.size() != y.other_config.size()) {
       return false;
     }
     for (size_t j = 0; j < x.other_config.size(); ++j) {

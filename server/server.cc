@@ -254,14 +254,31 @@ std::string ServerConfig::ClientInfo(uint64_t cid, const std::string& client_ip,
   return EncodeInfo(i);
 }
 
-std::string ServerConfig::LameDuckInfo(uint64_t cid, const std::string& client_ip) const {
-  // The reference's async INFO: the template with the client's id and
-  // address, without the nonce of the greeting, and the other cluster
-  // members' URLs only (there are none without clustering).
+namespace {
+
+// The reference's async INFO: the template with the client's id, address
+// and own max_payload, without the nonce of the greeting, and with the
+// other cluster members' URLs only (there are none without clustering).
+ServerInfo AsyncInfoFor(const ServerInfo& info, uint64_t cid, const std::string& client_ip,
+                        int64_t max_payload) {
   ServerInfo i = info;
   i.client_id = cid;
   i.client_ip = client_ip;
+  i.max_payload = max_payload;
   i.connect_urls.clear();
+  return i;
+}
+
+}  // namespace
+
+std::string ServerConfig::AsyncInfo(uint64_t cid, const std::string& client_ip,
+                                    int64_t max_payload) const {
+  return EncodeInfo(AsyncInfoFor(info, cid, client_ip, max_payload));
+}
+
+std::string ServerConfig::LameDuckInfo(uint64_t cid, const std::string& client_ip,
+                                       int64_t max_payload) const {
+  ServerInfo i = AsyncInfoFor(info, cid, client_ip, max_payload);
   i.ldm = true;
   return EncodeInfo(i);
 }

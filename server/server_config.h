@@ -41,9 +41,13 @@ struct ServerConfig {
   // The INFO line for a new client; `nonce` only when NKEY users exist.
   std::string ClientInfo(uint64_t cid, const std::string& client_ip,
                          const std::string& nonce) const;
-  // The INFO telling a client that the server is in lame duck mode
+  // The INFO sent to a connected client (the reference's async INFO): the
+  // template with the client's id and address and its own max_payload
+  // (its account's may be lower than the server's), without a nonce.
+  std::string AsyncInfo(uint64_t cid, const std::string& client_ip, int64_t max_payload) const;
+  // The async INFO telling a client that the server is in lame duck mode
   // ("ldm":true), as the reference sends it.
-  std::string LameDuckInfo(uint64_t cid, const std::string& client_ip) const;
+  std::string LameDuckInfo(uint64_t cid, const std::string& client_ip, int64_t max_payload) const;
 };
 
 }  // namespace natsd

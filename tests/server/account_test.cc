@@ -2,9 +2,11 @@
 // checks it, and routing — isolation between accounts, stream imports with
 // prefix and to, service imports with their "_R_." replies, restricted
 // exports — on both I/O backends.
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "absl/time/clock.h"
 #include "fmt/format.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -108,6 +110,48 @@ TEST(AccountsConfig, ReferenceErrors) {
   }
 }
 
+TEST(AccountsConfig, ParsesLimits) {
+  Options o;
+  ASSERT_TRUE(Apply("accounts {\n"
+                    "  A: { limits: { max_connections: 2, max_subscriptions: 3, max_payload: 1KB,"
+                    " max_leafnodes: 4 } }\n"
+                    "  B: { limits: { Max_Conn: 5, max_subs: -1, max_pay: 0, max_leafs: 6 } }\n"
+                    "  C: { limits: { max_connections: 3000000000 } }\n"
+                    "  D: {}\n"
+                    "}\n",
+                    &o)
+                  .ok());
+  ASSERT_EQ(o.accounts.size(), 4u);
+  EXPECT_EQ(o.accounts[0].limits, (AccountLimits{2, 3, 1024, 4}));
+  EXPECT_EQ(o.accounts[1].limits, (AccountLimits{5, -1, 0, 6}));
+  // Truncated to 32 bits, as the reference stores it.
+  EXPECT_EQ(o.accounts[2].limits.max_connections, static_cast<int32_t>(3000000000LL));
+  EXPECT_EQ(o.accounts[3].limits, AccountLimits{});
+  EXPECT_TRUE(o.accounts[0].other_config.empty());
+}
+
+TEST(AccountsConfig, LimitsReferenceErrors) {
+  const BadConfig cases[] = {
+      {"accounts { A: {\n limits: { foo: 1 } } }",
+       "t.conf:2:12: Unknown field \"foo\" parsing account limits"},
+      {"accounts { A: {\n limits: 5 } }",
+       "t.conf:2:2: Expected account limits to be a map/struct, got 5"},
+      {"accounts { A: {\n limits: \"str\" } }",
+       "t.conf:2:2: Expected account limits to be a map/struct, got str"},
+      {"accounts { A: {\n limits: { max_connections: \"abc\" } } }",
+       "t.conf:2:12: interface conversion: interface {} is string, not int64"},
+      {"accounts { A: {\n limits: { max_payload: 1.5 } } }",
+       "t.conf:2:12: interface conversion: interface {} is float64, not int64"},
+      {"accounts { A: {\n limits: { max_subs: true } } }",
+       "t.conf:2:12: interface conversion: interface {} is bool, not int64"},
+  };
+  for (const BadConfig& c : cases) {
+    Options o;
+    absl::Status s = Apply(c.text, &o);
+    EXPECT_THAT(std::string(s.message()), HasSubstr(c.error)) << c.text;
+  }
+}
+
 TEST(AccountsConfig, UnknownSystemAccountFailsAtStart) {
   Options o;
   ASSERT_TRUE(Apply("accounts { A: {} }\nsystem_account: X\n", &o).ok());
@@ -132,6 +176,15 @@ class AccountTest : public ServerFixture {
  protected:
   void StartWith(const std::string& config) {
     Start([&](Options& o) { ASSERT_TRUE(Apply(config, &o).ok()); });
+  }
+  // A connection that has read its greeting INFO (returned in `info`).
+  TestClient Greeted(std::string* info = nullptr) {
+    absl::StatusOr<TestClient> c = TestClient::Connect(port());
+    EXPECT_TRUE(c.ok()) << c.status();
+    absl::StatusOr<std::string> got = c->ReadUntil("\r\n");
+    EXPECT_TRUE(got.ok()) << got.status();
+    if (info != nullptr && got.ok()) *info = *got;
+    return *std::move(c);
   }
 };
 
@@ -251,6 +304,113 @@ TEST_P(AccountTest, UsersLogInToTheirAccount) {
   c.Send("PUB only.c 2\r\nhi\r\n");
   Sync(c);
   ASSERT_TRUE(anon.ReadUntil("MSG only.c 1 2\r\nhi\r\n").ok());
+}
+
+// ---------------------------------------------------------------- limits
+
+constexpr char kLimits[] = R"(
+accounts {
+  A: {
+    users: [ {user: a, password: a}, {user: a2, password: a2}, {user: a3, password: a3} ]
+    limits: { max_connections: 2, max_subscriptions: 2, max_payload: 8 }
+  }
+  B: { users: [ {user: b, password: b} ] }
+}
+)";
+
+std::string LoginProto1(std::string_view user) {
+  return fmt::format("CONNECT {{\"verbose\":false,\"protocol\":1,\"user\":\"{0}\","
+                     "\"pass\":\"{0}\"}}\r\n", user);
+}
+
+TEST_P(AccountTest, MaxConnectionsRefusesTheAccountsNextConnection) {
+  StartWith(kLimits);
+  auto a1 = std::make_unique<TestClient>(Client(Login("a")));
+  TestClient a2 = Client(Login("a2"));
+  TestClient a3 = Greeted();
+  a3.Send(Login("a3") + "PING\r\n");
+  absl::StatusOr<std::string> got = a3.ReadUntil("\r\n");
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(*got, "-ERR 'maximum account active connections exceeded'\r\n");
+  EXPECT_TRUE(a3.WaitClosed());
+  // Other accounts are not counted; a closed connection frees its place.
+  TestClient b = Client(Login("b"));
+  a1.reset();
+  for (int i = 0;; ++i) {
+    absl::StatusOr<TestClient> again =
+        TestClient::ConnectAndHandshake(port(), Login("a3"));
+    if (again.ok()) break;
+    ASSERT_LT(i, 50) << "the closed connection's place was never freed";
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+}
+
+TEST_P(AccountTest, MaxSubscriptionsIsPerConnection) {
+  StartWith(kLimits);
+  TestClient a = Client(Login("a"));
+  a.Send("SUB x 1\r\nSUB y 2\r\nSUB z 3\r\nPING\r\n");
+  absl::StatusOr<std::string> got = a.ReadUntil("PONG\r\n");
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(*got, "-ERR 'maximum subscriptions exceeded'\r\nPONG\r\n");
+  // Still open, and the two subscriptions work.
+  a.Send("PUB z 1\r\nn\r\nPUB x 1\r\ny\r\nPING\r\n");
+  got = a.ReadUntil("PONG\r\n");
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(*got, "MSG x 1 1\r\ny\r\nPONG\r\n");
+  TestClient a2 = Client(Login("a2"));
+  a2.Send("SUB x 1\r\nSUB y 2\r\nPING\r\n");
+  got = a2.ReadUntil("PONG\r\n");
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(*got, "PONG\r\n");
+}
+
+TEST_P(AccountTest, MaxPayloadAppliesToTheAccountAndIsAnnounced) {
+  StartWith(kLimits);
+  std::string greeting;
+  TestClient a = Greeted(&greeting);
+  EXPECT_THAT(greeting, HasSubstr("\"max_payload\":1048576"));
+  a.Send(LoginProto1("a") + "PING\r\n");
+  // The first PONG is followed by an INFO with the account's max_payload.
+  absl::StatusOr<std::string> info = a.ReadUntil("} \r\n");
+  ASSERT_TRUE(info.ok());
+  EXPECT_THAT(*info, ::testing::StartsWith("PONG\r\nINFO {"));
+  EXPECT_THAT(*info, HasSubstr("\"max_payload\":8,"));
+  a.Send("PUB p 8\r\n12345678\r\nPING\r\n");
+  ASSERT_TRUE(a.ReadUntil("PONG\r\n").ok());
+  a.Send("PUB p 9\r\n123456789\r\n");
+  absl::StatusOr<std::string> err = a.ReadUntil("\r\n");
+  ASSERT_TRUE(err.ok());
+  EXPECT_EQ(*err, "-ERR 'Maximum Payload Violation'\r\n");
+  EXPECT_TRUE(a.WaitClosed());
+  // Another account keeps the server's limit, and gets no second INFO.
+  TestClient b = Client(LoginProto1("b"));
+  b.Send("PUB p 9\r\n123456789\r\nPING\r\n");
+  absl::StatusOr<std::string> got = b.ReadUntil("PONG\r\n");
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(*got, "PONG\r\n");
+}
+
+TEST_P(AccountTest, TheServersLowerLimitsWin) {
+  Start([](Options& o) {
+    ASSERT_TRUE(Apply(std::string(kLimits) + "max_payload: 4\nmax_subscriptions: 1\n", &o).ok());
+  });
+  TestClient a = Client(Login("a"));
+  a.Send("SUB x 1\r\nSUB y 2\r\nPING\r\n");
+  absl::StatusOr<std::string> got = a.ReadUntil("PONG\r\n");
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(*got, "-ERR 'maximum subscriptions exceeded'\r\nPONG\r\n");
+  a.Send("PUB p 5\r\n12345\r\n");
+  EXPECT_TRUE(a.WaitClosed());
+}
+
+TEST_P(AccountTest, NoSubscriptionsAllowedClosesAtConnect) {
+  StartWith("accounts { Z: { users: [{user: z, password: z}], limits: {max_subs: 0} } }\n");
+  TestClient z = Greeted();
+  z.Send(Login("z"));
+  absl::StatusOr<std::string> got = z.ReadUntil("\r\n");
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(*got, "-ERR 'maximum subscriptions exceeded'\r\n");
+  EXPECT_TRUE(z.WaitClosed());
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, AccountTest, kBothBackends, BackendTestName);

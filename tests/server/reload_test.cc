@@ -131,6 +131,13 @@ TEST(DiffOptionsTest, AccountsAreFixedButTheirUsersMayChange) {
                                         "exports: [ {stream: x} ] } }\n"));
   ASSERT_FALSE(plan.ok());
   EXPECT_THAT(std::string(plan.status().message()), HasSubstr("for Accounts"));
+  // Limits are part of the fixed accounts.
+  plan = DiffOptions(before, FromConfig("accounts { A: { users: [ {user: a, password: pa} ], "
+                                        "limits: {max_connections: 1} } }\n"));
+  ASSERT_FALSE(plan.ok());
+  EXPECT_EQ(plan.status().message(),
+            "config reload not supported for Accounts: old=[A], new=[A] (other imports, "
+            "exports or settings)");
 }
 
 TEST(DiffOptionsTest, Tls) {
