@@ -89,7 +89,7 @@ class TlsSession {
   std::shared_ptr<const TlsContext> ctx_;
   ssl_st* const ssl_;
   bool handshake_complete_ = false;
-  bool first_record_checked_ = false;
+  int first_bytes_checked_ = 0;  // of the first record's type and version major
   std::string error_;
 };
 
