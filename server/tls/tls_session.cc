@@ -235,6 +235,10 @@ void TlsSession::Encrypt(std::span<const iovec> plaintext) {
 
 bool TlsSession::has_output() const { return BIO_ctrl_pending(SSL_get_wbio(ssl_)) > 0; }
 
+size_t TlsSession::buffered_ciphertext() const {
+  return BIO_ctrl_pending(SSL_get_rbio(ssl_));
+}
+
 bool TlsSession::TakeOutput(std::string* out) {
   BIO* wbio = SSL_get_wbio(ssl_);
   const size_t pending = BIO_ctrl_pending(wbio);
