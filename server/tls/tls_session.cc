@@ -120,15 +120,17 @@ TlsSession::FeedResult TlsSession::Feed(
     absl::FunctionRef<bool(std::string_view)> on_plaintext) {
   if (!error_.empty()) return FeedResult::kError;
   // The reference's first check on a new connection: a client that does
-  // not speak TLS is told so before anything is parsed.
-  if (!first_record_checked_ && !ciphertext.empty()) {
-    const auto type = static_cast<unsigned char>(ciphertext[0]);
-    if ((type != kRecordHandshake && type != kRecordAlert) ||
-        (ciphertext.size() > 1 && static_cast<unsigned char>(ciphertext[1]) >= 0x10)) {
+  // not speak TLS is told so before anything is parsed. The record type and
+  // the version's major byte may arrive in separate reads.
+  for (size_t i = 0; first_bytes_checked_ < 2 && i < ciphertext.size(); ++i) {
+    const auto b = static_cast<unsigned char>(ciphertext[i]);
+    const bool ok = first_bytes_checked_ == 0 ? b == kRecordHandshake || b == kRecordAlert
+                                              : b < 0x10;
+    if (!ok) {
       error_ = "tls: first record does not look like a TLS handshake";
       return FeedResult::kError;
     }
-    first_record_checked_ = ciphertext.size() > 1;
+    ++first_bytes_checked_;
   }
   BIO* in = SSL_get_rbio(ssl_);
   while (!ciphertext.empty()) {
@@ -232,6 +234,10 @@ void TlsSession::Encrypt(std::span<const iovec> plaintext) {
 }
 
 bool TlsSession::has_output() const { return BIO_ctrl_pending(SSL_get_wbio(ssl_)) > 0; }
+
+size_t TlsSession::buffered_ciphertext() const {
+  return BIO_ctrl_pending(SSL_get_rbio(ssl_));
+}
 
 bool TlsSession::TakeOutput(std::string* out) {
   BIO* wbio = SSL_get_wbio(ssl_);

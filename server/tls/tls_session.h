@@ -69,6 +69,10 @@ class TlsSession {
   // `out`; false when there is none.
   bool TakeOutput(std::string* out);
   bool has_output() const;
+  // Ciphertext fed but not yet taken in by OpenSSL. After a Feed that
+  // returned kOk (and whose on_plaintext never returned false) this is less
+  // than one TLS record: header + 16 KB + 2 KB of expansion at most.
+  size_t buffered_ciphertext() const;
 
   bool handshake_complete() const { return handshake_complete_; }
   // Why the last Feed failed, in the reference's words where it has them
@@ -89,7 +93,7 @@ class TlsSession {
   std::shared_ptr<const TlsContext> ctx_;
   ssl_st* const ssl_;
   bool handshake_complete_ = false;
-  bool first_record_checked_ = false;
+  int first_bytes_checked_ = 0;  // of the first record's type and version major
   std::string error_;
 };
 
