@@ -575,6 +575,69 @@ CONFORMANCE_CASE(tls_client_trusts_other_ca, {.config = kTlsVerifyConfig}) {
   t.Note("connect: %s", t.TryConnect(TlsOptions(t, "other-ca.pem", "client")).c_str());
 }
 
+// verify_and_map (as go/client/tls_cases.go): the user is the one the client
+// certificate names (its e-mail SAN alice@example.com), whose permissions
+// then apply. A certificate that names no configured user is refused, even
+// with another user's CONNECT credentials, which verify_and_map ignores.
+namespace {
+constexpr const char* kTlsMapTls =
+    "tls {\n"
+    "  cert_file: \"{certs}/server-cert.pem\"\n"
+    "  key_file: \"{certs}/server-key.pem\"\n"
+    "  ca_file: \"{certs}/ca.pem\"\n"
+    "  verify_and_map: true\n"
+    "}\n";
+std::string TlsMapConfig(const std::string& users) {
+  return std::string(kTlsMapTls) + "authorization { users: [ " + users + " ] }\n";
+}
+
+// nats_GetLastError() without libnats's "(conn.c:NNN): " source location.
+std::string LastErrorText() {
+  natsStatus s = NATS_OK;
+  const char* p = nats_GetLastError(&s);
+  std::string text = p ? p : "";
+  if (!text.empty() && text[0] == '(' && text.find("): ") != std::string::npos) {
+    text.erase(0, text.find("): ") + 3);
+  }
+  return text;
+}
+}  // namespace
+
+CONFORMANCE_CASE(tls_verify_and_map, {.config = TlsMapConfig(
+    "{user: \"alice@example.com\", permissions: {publish: \"vmap.>\", subscribe: \"vmap.>\"}}")}) {
+  natsConnection* nc = t.Connect(TlsOptions(t, "ca.pem", "client"));
+  natsSubscription* sub = nullptr;
+  t.CheckOk(natsConnection_SubscribeSync(&sub, nc, "vmap.>"), "sub vmap.>");
+  t.Own(sub);
+  natsConnection_PublishString(nc, "other", "denied");
+  natsConnection_PublishString(nc, "vmap.a", "allowed");
+  t.CheckOk(natsConnection_Flush(nc), "flush");
+  // The -ERR for "other" precedes the PONG that ended the flush.
+  const char* text = nullptr;
+  natsStatus err = natsConnection_GetLastError(nc, &text);
+  t.Note("publish other: %s %s", StatusText(err).c_str(), text ? text : "");
+  t.Check(err == NATS_NOT_PERMITTED, "publish to other denied by alice's permissions");
+  natsMsg* m = nullptr;
+  natsStatus s = natsSubscription_NextMsg(&m, sub, 3000);
+  t.Note("received: %s", s == NATS_OK ? natsMsg_GetSubject(m) : StatusText(s).c_str());
+  t.Check(s == NATS_OK, "vmap.a delivered");
+  natsMsg_Destroy(m);
+  t.Note("still connected: %d", natsConnection_Status(nc) == NATS_CONN_STATUS_CONNECTED);
+  t.Note("other CA: %s", Outcome(t.TryConnect(TlsOptions(t, "ca.pem", "other-client"))).c_str());
+}
+
+CONFORMANCE_CASE(tls_verify_and_map_no_user, {.config = TlsMapConfig(
+    "{user: \"nobody@example.com\"}, {user: bob, password: b}")}) {
+  const std::string status = t.TryConnect(TlsOptions(t, "ca.pem", "client"));
+  t.Note("connect: %s (%s)", status.c_str(), LastErrorText().c_str());
+  t.Check(status != "OK", "certificate naming no user refused");
+  natsOptions* o = TlsOptions(t, "ca.pem", "client");
+  natsOptions_SetUserInfo(o, "bob", "b");
+  const std::string as_bob = t.TryConnect(o);
+  t.Note("with bob's credentials: %s (%s)", as_bob.c_str(), LastErrorText().c_str());
+  t.Check(as_bob != "OK", "CONNECT credentials ignored");
+}
+
 // ---------------------------------------------------------------------------
 // Accounts (config-file accounts, as in go/client/account_cases.go): logging
 // in to account users, isolation, a stream import with a prefix and a
@@ -629,12 +692,7 @@ CONFORMANCE_CASE(acc_c_login_account_users, {.config = kAccountsConfig}) {
     natsOptions* o = t.Options();
     natsOptions_SetUserInfo(o, user, pass);
     const std::string status = t.TryConnect(o);
-    natsStatus s = NATS_OK;
-    std::string text = nats_GetLastError(&s) ? nats_GetLastError(&s) : "";
-    if (!text.empty() && text[0] == '(' && text.find("): ") != std::string::npos) {
-      text.erase(0, text.find("): ") + 3);  // libnats's "(conn.c:NNN): " source location
-    }
-    t.Note("%s/%s: %s (%s)", user, pass, status.c_str(), text.c_str());
+    t.Note("%s/%s: %s (%s)", user, pass, status.c_str(), LastErrorText().c_str());
     t.Check(status != "OK", std::string("login ") + user + "/" + pass + " refused");
   }
   t.Note("no credentials: %s", t.TryConnect().c_str());
