@@ -355,6 +355,38 @@ authorization {
   reg("tls_client_trusts_other_ca", async (t) => {
     t.obs("connect:", await tryTls(t, tlsOpts("other-ca.pem", "client")));
   }, { config: TLS_VERIFY });
+  // verify_and_map (as go/client/tls_cases.go): the user is the one the
+  // client certificate names (its e-mail SAN alice@example.com), whose
+  // permissions then apply. A certificate that names no configured user is
+  // refused, even with another user's CONNECT credentials (ignored).
+  const tlsMap = (users) => TLS_VERIFY.replace("verify: true", "verify_and_map: true") +
+    `authorization { users: [ ${users} ] }\n`;
+  reg("tls_verify_and_map", async (t) => {
+    const nc = await t.connect(tlsOpts("ca.pem", "client"));
+    const sub = nc.subscribe("vmap.>");
+    const err = firstError(nc, 3000);
+    nc.publish("other", sc.encode("denied"));
+    nc.publish("vmap.a", sc.encode("allowed"));
+    const denied = await err;
+    t.obs("publish other:", denied);
+    if (denied !== "PERMISSIONS_VIOLATION") t.fail("publish to other not denied: " + denied);
+    const got = await take(sub, 1);
+    t.obs("received:", got.join(" "));
+    if (got.length !== 1) t.fail("vmap.a not delivered");
+    t.obs("still connected:", !nc.isClosed());
+    t.obs("other CA:", await tryTls(t, tlsOpts("ca.pem", "other-client")));
+  }, { config: tlsMap('{user: "alice@example.com", permissions: {publish: "vmap.>", subscribe: "vmap.>"}}') });
+  reg("tls_verify_and_map_no_user", async (t) => {
+    const login = (extra) => attempt(async () => {
+      const nc = await t.connect({ ...tlsOpts("ca.pem", "client"), ...extra });
+      await nc.flush();
+    });
+    const refused = await login({});
+    t.obs("connect:", refused);
+    const asBob = await login({ user: "bob", pass: "b" });
+    t.obs("with bob's credentials:", asBob);
+    if (refused === "ok" || asBob === "ok") t.fail("a certificate naming no user logged in");
+  }, { config: tlsMap('{user: "nobody@example.com"}, {user: bob, password: b}') });
 
   // Accounts (config-file accounts, as in go/client/account_cases.go):
   // logging in to account users, isolation, a stream import with a prefix and
