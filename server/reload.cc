@@ -357,21 +357,21 @@ absl::Status Server::Reload(Options fresh) {
   const std::shared_ptr<const ServerConfig> current = config();
   // The TLS files are read again even under the same names: rotating a
   // certificate in place is the common case.
-  const std::string tls_digest = fresh.tls_config ? TlsFilesDigest(*fresh.tls_config) : "";
-  absl::StatusOr<ReloadPlan> plan = DiffOptions(
-      current->opts, fresh, fresh.tls_config && tls_digest != current->tls_digest);
+  absl::StatusOr<std::shared_ptr<const TlsContext>> tls = ClientTlsContext(fresh.tls_config);
+  if (!tls.ok()) return tls.status();
+  const bool tls_files_changed =
+      *tls != nullptr &&
+      (current->tls == nullptr || (*tls)->files_digest() != current->tls->files_digest());
+  absl::StatusOr<ReloadPlan> plan = DiffOptions(current->opts, fresh, tls_files_changed);
   if (!plan.ok()) return plan.status();
   // A random port asked for again keeps the bound one, as in the reference.
   if (fresh.port == kRandomPort) fresh.port = current->opts.port;
   if (absl::Status s = ValidateOptions(fresh); !s.ok()) return s;
   absl::StatusOr<std::unique_ptr<Authenticator>> auth = Authenticator::Create(fresh);
   if (!auth.ok()) return auth.status();
-  absl::StatusOr<std::shared_ptr<const TlsContext>> tls = ClientTlsContext(fresh.tls_config);
-  if (!tls.ok()) return tls.status();
 
   auto next = std::make_shared<ServerConfig>();
   next->tls = *std::move(tls);
-  next->tls_digest = tls_digest;
   next->info = MakeInfo(fresh, **auth);
   next->auth = *std::move(auth);
   next->opts = std::move(fresh);

@@ -177,7 +177,6 @@ absl::Status Server::Start() {
   auto config = std::make_shared<ServerConfig>();
   config->info = MakeInfo(opts, **auth);
   config->auth = *std::move(auth);
-  if (tls != nullptr) config->tls_digest = TlsFilesDigest(*opts.tls_config);
   config->tls = std::move(tls);
   config->opts = std::move(initial_opts_);
   {

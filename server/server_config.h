@@ -33,8 +33,6 @@ struct ServerConfig {
   std::shared_ptr<const Authenticator> auth;
   // What new clients handshake with; null without TLS.
   std::shared_ptr<const TlsContext> tls;
-  // TlsFilesDigest of the files `tls` was built from; empty without TLS.
-  std::string tls_digest;
   // The INFO every client is greeted with, without the client's own fields.
   ServerInfo info;
 

@@ -92,6 +92,31 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
   return std::string(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
 }
 
+// SHA-256 over the files a context was built from, each length-prefixed so
+// that moving bytes between files changes it.
+class FilesDigest {
+ public:
+  FilesDigest() : md_(EVP_MD_CTX_new()) { EVP_DigestInit_ex(md_, EVP_sha256(), nullptr); }
+  ~FilesDigest() { EVP_MD_CTX_free(md_); }
+  FilesDigest(const FilesDigest&) = delete;
+  FilesDigest& operator=(const FilesDigest&) = delete;
+
+  void Add(std::string_view data) {
+    const uint64_t n = data.size();
+    EVP_DigestUpdate(md_, &n, sizeof(n));
+    EVP_DigestUpdate(md_, data.data(), data.size());
+  }
+  std::string Finish() {
+    unsigned char out[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    EVP_DigestFinal_ex(md_, out, &len);
+    return std::string(reinterpret_cast<const char*>(out), len);
+  }
+
+ private:
+  EVP_MD_CTX* const md_;
+};
+
 using BioPtr = std::unique_ptr<BIO, decltype(&BIO_free)>;
 using X509Ptr = std::unique_ptr<X509, decltype(&X509_free)>;
 using KeyPtr = std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)>;
@@ -112,7 +137,7 @@ std::vector<X509Ptr> ReadCertificates(const std::string& pem) {
 }
 
 // tls.LoadX509KeyPair, in the reference's words.
-absl::Status LoadKeyPair(SSL_CTX* ctx, const TlsOptions& o) {
+absl::Status LoadKeyPair(SSL_CTX* ctx, const TlsOptions& o, FilesDigest* digest) {
   auto fail = [](std::string_view why) {
     return absl::InvalidArgumentError(
         fmt::format("error parsing X509 certificate/key pair: {}", why));
@@ -121,6 +146,8 @@ absl::Status LoadKeyPair(SSL_CTX* ctx, const TlsOptions& o) {
   if (!cert_pem.ok()) return fail(std::string(cert_pem.status().message()));
   absl::StatusOr<std::string> key_pem = ReadFile(o.key_file);
   if (!key_pem.ok()) return fail(std::string(key_pem.status().message()));
+  digest->Add(*cert_pem);
+  digest->Add(*key_pem);
   std::vector<X509Ptr> chain = ReadCertificates(*cert_pem);
   if (chain.empty()) return fail("tls: failed to find any PEM data in certificate input");
   BioPtr key_bio = MemoryBio(*key_pem);
@@ -141,9 +168,10 @@ absl::Status LoadKeyPair(SSL_CTX* ctx, const TlsOptions& o) {
 }
 
 // The client CAs (GenTLSConfig's ClientCAs pool).
-absl::Status LoadClientCas(SSL_CTX* ctx, const std::string& ca_file) {
+absl::Status LoadClientCas(SSL_CTX* ctx, const std::string& ca_file, FilesDigest* digest) {
   absl::StatusOr<std::string> pem = ReadFile(ca_file);
   if (!pem.ok()) return pem.status();
+  digest->Add(*pem);
   std::vector<X509Ptr> cas = ReadCertificates(*pem);
   if (cas.empty()) return absl::InvalidArgumentError("failed to parse root ca certificate");
   X509_STORE* store = SSL_CTX_get_cert_store(ctx);
@@ -213,24 +241,6 @@ absl::StatusOr<std::shared_ptr<const TlsContext>> ClientTlsContext(
   return TlsContext::Create(*options, TlsContext::ClientCerts::kAsConfigured);
 }
 
-std::string TlsFilesDigest(const TlsOptions& options) {
-  EVP_MD_CTX* md = EVP_MD_CTX_new();
-  EVP_DigestInit_ex(md, EVP_sha256(), nullptr);
-  for (const std::string* path : {&options.cert_file, &options.key_file, &options.ca_file}) {
-    absl::StatusOr<std::string> bytes = path->empty() ? std::string() : ReadFile(*path);
-    const std::string data = bytes.ok() ? *bytes : std::string();
-    // Length-prefixed, so that moving bytes between files changes the digest.
-    const uint64_t n = data.size();
-    EVP_DigestUpdate(md, &n, sizeof(n));
-    EVP_DigestUpdate(md, data.data(), data.size());
-  }
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_DigestFinal_ex(md, out, &len);
-  EVP_MD_CTX_free(md);
-  return std::string(reinterpret_cast<const char*>(out), len);
-}
-
 absl::StatusOr<std::shared_ptr<const TlsContext>> TlsContext::Create(
     const TlsOptions& options, ClientCerts client_certs) {
   if (!options.cert_file.empty() && options.key_file.empty()) {
@@ -245,15 +255,20 @@ absl::StatusOr<std::shared_ptr<const TlsContext>> TlsContext::Create(
     return absl::InternalError("cannot create a TLS context");
   }
   const bool verify = client_certs == ClientCerts::kAsConfigured && options.verify;
-  std::shared_ptr<const TlsContext> ctx(new TlsContext(raw, options, verify));
+  auto* made = new TlsContext(raw, options, verify);
+  std::shared_ptr<const TlsContext> ctx(made);  // frees `raw` on every return
   if (absl::Status s = ConfigureProtocol(raw, options); !s.ok()) return s;
+  FilesDigest digest;
   // Without a certificate every handshake fails, as with the reference,
   // which accepts such a block too.
   if (!options.cert_file.empty()) {
-    if (absl::Status s = LoadKeyPair(raw, options); !s.ok()) return s;
+    if (absl::Status s = LoadKeyPair(raw, options, &digest); !s.ok()) return s;
+  } else {
+    digest.Add("");
+    digest.Add("");
   }
   if (!options.ca_file.empty()) {
-    if (absl::Status s = LoadClientCas(raw, options.ca_file); !s.ok()) return s;
+    if (absl::Status s = LoadClientCas(raw, options.ca_file, &digest); !s.ok()) return s;
   } else if (verify) {
     // Go verifies against the system roots when no ClientCAs are given.
     SSL_CTX_set_default_verify_paths(raw);
@@ -261,6 +276,8 @@ absl::StatusOr<std::shared_ptr<const TlsContext>> TlsContext::Create(
   SSL_CTX_set_verify(raw, verify ? SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT
                                  : SSL_VERIFY_NONE,
                      nullptr);
+  if (options.ca_file.empty()) digest.Add("");
+  made->files_digest_ = digest.Finish();
   return ctx;
 }
 

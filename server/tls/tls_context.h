@@ -48,6 +48,10 @@ class TlsContext {
   ssl_ctx_st* native() const { return ctx_; }
   const TlsOptions& options() const { return options_; }
   bool verify_clients() const { return verify_clients_; }
+  // A digest (SHA-256) of the certificate, key and CA files as loaded, so
+  // that a reload notices a certificate rotated in place under the same
+  // names.
+  const std::string& files_digest() const { return files_digest_; }
 
  private:
   TlsContext(ssl_ctx_st* ctx, TlsOptions options, bool verify_clients)
@@ -56,17 +60,13 @@ class TlsContext {
   ssl_ctx_st* const ctx_;
   const TlsOptions options_;
   const bool verify_clients_;
+  std::string files_digest_;  // set by Create, then immutable
 };
 
 // The client listener's context for `options` (client certificates as
 // configured), or null when TLS is off.
 absl::StatusOr<std::shared_ptr<const TlsContext>> ClientTlsContext(
     const std::optional<TlsOptions>& options);
-
-// A digest (SHA-256) of the certificate, key and CA files' contents, so that
-// a reload notices a certificate rotated in place under the same names.
-// Unreadable files count as empty (Create reports them).
-std::string TlsFilesDigest(const TlsOptions& options);
 
 // Whether nats-server knows the cipher suite / curve (its ciphersuites.go
 // names: "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "CurveP256", ...).
