@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <utility>
 
 #include "server/client.h"
@@ -130,10 +131,7 @@ void Worker::DrainInbox() {
 void Worker::PostShutdown(absl::Duration grace) {
   loop_->Post([this, grace] {
     shutting_down_ = true;
-    std::vector<std::shared_ptr<Client>> all;
-    all.reserve(clients_.size());
-    for (auto& [cid, c] : clients_) all.push_back(c);
-    for (auto& c : all) c->Close(CloseReason::kServerShutdown, /*flush=*/true);
+    for (auto& c : Clients()) c->Close(CloseReason::kServerShutdown, /*flush=*/true);
     loop_->AddTimer(grace, [this] { loop_->Stop(); });
     MaybeStopAfterShutdown();
   });
@@ -166,23 +164,24 @@ void Worker::PostLameDuckClose(size_t n) {
 void Worker::PostReload(std::shared_ptr<const ServerConfig> config, bool auth_changed) {
   loop_->Post([this, config = std::move(config), auth_changed]() mutable {
     const std::shared_ptr<const ServerConfig> before = std::exchange(config_, std::move(config));
-    // Collected first: a client that fails the new rules closes.
-    std::vector<std::shared_ptr<Client>> all;
-    all.reserve(clients_.size());
-    for (auto& [cid, c] : clients_) all.push_back(c);
-    for (auto& c : all) c->ApplyReload(*before, auth_changed);
+    for (auto& c : Clients()) c->ApplyReload(*before, auth_changed);
   });
 }
 
 void Worker::PostCloseOverLimit(size_t n) {
   loop_->Post([this, n] {
-    std::vector<std::shared_ptr<Client>> victims;
-    for (auto& [cid, c] : clients_) {
-      if (victims.size() == n) break;
-      victims.push_back(c);
-    }
-    for (auto& c : victims) c->CloseMaxConnectionsExceeded();
+    for (auto& c : Clients(n)) c->CloseMaxConnectionsExceeded();
   });
+}
+
+std::vector<std::shared_ptr<Client>> Worker::Clients(size_t limit) const {
+  std::vector<std::shared_ptr<Client>> out;
+  out.reserve(std::min(limit, clients_.size()));
+  for (const auto& [cid, c] : clients_) {
+    if (out.size() == limit) break;
+    out.push_back(c);
+  }
+  return out;
 }
 
 void Worker::MaybeStopAfterShutdown() {

@@ -19,6 +19,7 @@
 #define NATSD_SERVER_WORKER_H_
 
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -126,6 +127,10 @@ class Worker {
   void OnBatchEnd();
   void DrainInbox();
   void MaybeStopAfterShutdown();
+  // Up to `limit` of the live clients, collected so that the caller may
+  // close them (which removes them from clients_) while walking the list.
+  std::vector<std::shared_ptr<Client>> Clients(
+      size_t limit = std::numeric_limits<size_t>::max()) const;
   // Every second: closes clients whose write is stuck past the deadline.
   void SweepWriteDeadlines();
 
