@@ -397,6 +397,17 @@ Sublist::Stats Sublist::stats() const {
   return st;
 }
 
+void Sublist::Stats::Add(const Stats& o) {
+  subs += o.subs;
+  cache_entries += o.cache_entries;
+  matches += o.matches;
+  cache_hits += o.cache_hits;
+  inserts += o.inserts;
+  removes += o.removes;
+  max_fanout = std::max(max_fanout, o.max_fanout);
+  total_fanout += o.total_fanout;
+}
+
 void Sublist::ForEach(absl::FunctionRef<void(const SubscriptionPtr&)> fn) const {
   absl::ReaderMutexLock lock(&mu_);
   VisitAll(*root_, fn);

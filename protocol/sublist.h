@@ -114,6 +114,10 @@ class Sublist {
     // recipients (plain subscriptions + queue groups), for /subsz.
     size_t max_fanout;
     uint64_t total_fanout;
+
+    // Folds another sublist's statistics in (server-wide totals over every
+    // account): counts add up, max_fanout is the larger.
+    void Add(const Stats& o);
   };
   Stats stats() const;
 

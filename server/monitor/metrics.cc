@@ -66,7 +66,8 @@ HttpResponse Monitor::Metrics() {
   const Options& o = config->opts;
   const ServerInfo& info = config->info;
   const absl::Time now = absl::Now();
-  const Sublist::Stats st = server_.global_account().sublist().stats();
+  Sublist::Stats st{};
+  for (const auto& a : server_.accounts().all()) st.Add(a->sublist().stats());
 
   Exposition e;
   e.Family("natsd_info", "Server identity; the value is always 1.", "gauge");
@@ -90,7 +91,7 @@ HttpResponse Monitor::Metrics() {
           static_cast<double>(totals->connections));
   e.Counter("natsd_varz_total_connections", "Client connections accepted since start.",
             static_cast<double>(server_.total_connections()));
-  e.Gauge("natsd_varz_subscriptions", "Subscriptions in the global account.",
+  e.Gauge("natsd_varz_subscriptions", "Subscriptions in all accounts.",
           static_cast<double>(st.subs));
   e.Counter("natsd_varz_in_msgs", "Messages received from clients.",
             static_cast<double>(totals->in_msgs));

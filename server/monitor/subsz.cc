@@ -31,31 +31,31 @@ HttpResponse Monitor::Subsz(const HttpRequest& req) {
     return HttpResponse::Text(
         400, fmt::format("invalid test subject, must be valid publish subject: {}", test));
   }
+  // Like the reference: every account's statistics added up, or only those
+  // of `acc`.
   const std::string acc = req.Query("acc");
-  Account& account = server_.global_account();
-  // natsd has one account: filtering on another leaves nothing.
-  const bool account_matches = acc.empty() || acc == account.name();
-
   Sublist::Stats stats{};
   std::vector<SubInfo> subs;
-  if (account_matches) {
-    stats = account.sublist().stats();
-    if (detail) {
-      account.sublist().ForEach([&](const SubscriptionPtr& p) {
-        const auto& sub = static_cast<const ClientSub&>(*p);
-        if (!test.empty() && !SubjectMatches(sub.subject, test)) return;
-        // Subscriptions in the trie still hold their client (the link is
-        // cut only after removal).
-        if (sub.client == nullptr) return;
-        SubInfo& s = subs.emplace_back();
-        s.subject = sub.subject;
-        s.queue = sub.queue;
-        s.sid = sub.sid;
-        s.msgs = sub.delivered.load(std::memory_order_relaxed);
-        s.max = sub.max.load(std::memory_order_relaxed);
-        s.cid = sub.client->cid();
-      });
-    }
+  std::vector<const std::string*> sub_accounts;  // parallel to subs
+  for (const auto& account : server_.accounts().all()) {
+    if (!acc.empty() && acc != account->name()) continue;
+    stats.Add(account->sublist().stats());
+    if (!detail) continue;
+    account->sublist().ForEach([&](const SubscriptionPtr& p) {
+      const auto& sub = static_cast<const ClientSub&>(*p);
+      if (!test.empty() && !SubjectMatches(sub.subject, test)) return;
+      // Subscriptions in the trie still hold their client (the link is cut
+      // only after removal); a stream import's shadow has none.
+      if (sub.client == nullptr) return;
+      SubInfo& s = subs.emplace_back();
+      s.subject = sub.subject;
+      s.queue = sub.queue;
+      s.sid = sub.sid;
+      s.msgs = sub.delivered.load(std::memory_order_relaxed);
+      s.max = sub.max.load(std::memory_order_relaxed);
+      s.cid = sub.client->cid();
+      sub_accounts.push_back(&account->name());
+    });
   }
   const size_t first = std::min<size_t>(static_cast<size_t>(offset), subs.size());
   const size_t last = std::min<size_t>(first + static_cast<size_t>(limit), subs.size());
@@ -77,7 +77,7 @@ HttpResponse Monitor::Subsz(const HttpRequest& req) {
     Key(w, "subscriptions_list");
     w.StartArray();
     for (size_t i = first; i < last; ++i) {
-      WriteSub(w, subs[i], &account.name());
+      WriteSub(w, subs[i], sub_accounts[i]);
     }
     w.EndArray();
   }

@@ -6,15 +6,18 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <regex>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
 #include "rapidjson/document.h"
+#include "server/config.h"
 #include "server/monitor/http_server.h"
 #include "server/monitor/monitor.h"
 #include "server/server.h"
@@ -104,13 +107,17 @@ std::map<std::string, double> ParsePrometheus(const std::string& text) {
 
 class MonitorTest : public ::testing::Test {
  protected:
-  void SetUp() override {
+  void SetUp() override { StartServer(); }
+  // (Re)starts the server; `tweak` adjusts the options.
+  void StartServer(const std::function<void(Options&)>& tweak = nullptr) {
+    if (server_) server_->Shutdown();
     Options o;
     o.host = "127.0.0.1";
     o.port = kRandomPort;
     o.http_port = kRandomPort;
     o.io_backend = IoBackend::kEpoll;
     o.io_threads = 2;
+    if (tweak) tweak(o);
     server_ = std::make_unique<Server>(o);
     ASSERT_TRUE(server_->Start().ok());
     ASSERT_NE(server_->monitor(), nullptr);
@@ -260,6 +267,35 @@ TEST_F(MonitorTest, SubszRoutezAccountzJszHealthz) {
   EXPECT_EQ(h.body, "{\"status\":\"ok\"}");
   EXPECT_EQ(Get(http_port_, "/healthz?js-enabled-only=maybe").status, 400);
   EXPECT_EQ(Get(http_port_, "/").status, 200);
+}
+
+// Like the reference, /subsz adds up every account's sublist unless `acc`
+// names one; /metrics counts every account's subscriptions.
+TEST_F(MonitorTest, SubszAndMetricsCountEveryAccount) {
+  StartServer([](Options& o) {
+    absl::StatusOr<ConfValue> root = ParseConfString(
+        "accounts { A: {users: [{user: a, password: a}]}, "
+        "B: {users: [{user: b, password: b}]} }\n",
+        "t.conf");
+    ASSERT_TRUE(root.ok()) << root.status();
+    std::vector<std::string> warnings;
+    ASSERT_TRUE(ApplyConfig(*root, &o, &warnings).ok());
+  });
+  TestClient a = Client("CONNECT {\"verbose\":false,\"user\":\"a\",\"pass\":\"a\"}\r\n");
+  a.Send("SUB foo 1\r\nSUB bar 2\r\nPING\r\n");
+  ASSERT_TRUE(a.ReadUntil("PONG\r\n").ok());
+  TestClient b = Client("CONNECT {\"verbose\":false,\"user\":\"b\",\"pass\":\"b\"}\r\n");
+  b.Send("SUB foo 1\r\nPING\r\n");
+  ASSERT_TRUE(b.ReadUntil("PONG\r\n").ok());
+
+  EXPECT_EQ(Json("/subsz")["num_subscriptions"].GetInt(), 3);
+  EXPECT_EQ(Json("/subsz?acc=A")["num_subscriptions"].GetInt(), 2);
+  EXPECT_EQ(Json("/subsz?acc=nope")["num_subscriptions"].GetInt(), 0);
+  rapidjson::Document list = Json("/subsz?subs=1&acc=B");
+  ASSERT_EQ(list["subscriptions_list"].Size(), 1u);
+  EXPECT_EQ(list["subscriptions_list"][0]["account"].GetString(), std::string("B"));
+  EXPECT_EQ(Json("/subsz?subs=1&test=foo")["subscriptions_list"].Size(), 2u);
+  EXPECT_EQ(ParsePrometheus(Get(http_port_, "/metrics").body)["natsd_varz_subscriptions"], 3);
 }
 
 TEST_F(MonitorTest, MetricsAreStrictPrometheusText) {
