@@ -1,14 +1,16 @@
 #include "server/conf_parser.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <optional>
-#include <sstream>
 #include <utility>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -20,8 +22,11 @@
 namespace natsd {
 
 std::string SourcePos::ToString() const {
+  // nats-server's lexer counts a line's columns from the newline before it,
+  // so its columns are 0-based on the first line and 1-based after; operators
+  // comparing messages (and tools matching them) see the same numbers.
   return fmt::format("{}:{}:{}", file ? *file : std::string("<unknown>"), line,
-                     column);
+                     line == 1 ? column - 1 : column);
 }
 
 ConfValue::ConfValue() = default;
@@ -114,19 +119,29 @@ std::optional<int64_t> SuffixMultiplier(std::string_view suffix) {
   return m;
 }
 
+// A failed file operation in Go's words ("open x.conf: no such file or
+// directory"), which is how nats-server reports a config file it cannot read.
+absl::Status FileError(std::string_view op, const std::string& path, int err) {
+  std::string text = std::strerror(err);
+  if (!text.empty()) text[0] = absl::ascii_tolower(static_cast<unsigned char>(text[0]));
+  return absl::Status(absl::ErrnoToStatusCode(err), fmt::format("{} {}: {}", op, path, text));
+}
+
 absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return absl::ErrnoToStatus(
-        errno, fmt::format("error opening config file: {}", path));
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return FileError("open", path, errno);
+  absl::Cleanup close_fd = [fd] { ::close(fd); };
+  std::string out;
+  char buf[16384];
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n == 0) return out;
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return FileError("read", path, errno);
+    }
+    out.append(buf, static_cast<size_t>(n));
   }
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) {
-    return absl::ErrnoToStatus(
-        errno, fmt::format("error reading config file: {}", path));
-  }
-  return std::move(ss).str();
 }
 
 // State shared by a file and the files it includes.
@@ -166,10 +181,31 @@ class Parser {
   SourcePos Here() const {
     return SourcePos{file_, line_, static_cast<int>(i_ - line_start_) + 1};
   }
-  absl::Status ErrorAt(const SourcePos& pos, std::string_view msg) const {
-    return absl::InvalidArgumentError(fmt::format("{}: {}", pos.ToString(), msg));
+  // The reference's three shapes of parse error: syntax errors name the
+  // line, value errors (out-of-range numbers, bad dates) stand alone, and
+  // variable errors name the variable's line.
+  absl::Status Error(std::string_view msg) const {
+    return absl::InvalidArgumentError(fmt::format("Parse error on line {}: '{}'", line_, msg));
   }
-  absl::Status Error(std::string_view msg) const { return ErrorAt(Here(), msg); }
+  static absl::Status ValueError(const std::string& msg) {
+    return absl::InvalidArgumentError(msg);
+  }
+  static absl::Status IncludeError(std::string_view name, std::string_view why) {
+    return absl::InvalidArgumentError(
+        fmt::format("error parsing include file '{}', {}", name, why));
+  }
+  static absl::Status VariableError(const SourcePos& pos, std::string_view name,
+                                    std::string_view why) {
+    return absl::InvalidArgumentError(
+        fmt::format("variable reference for '{}' on line {} {}", name, pos.line, why));
+  }
+
+  // Maps and arrays are positioned just after their opening bracket, where
+  // the reference's lexer emits them, so errors about them name its column.
+  static SourcePos AfterBracket(SourcePos pos) {
+    ++pos.column;
+    return pos;
+  }
 
   void SkipBlanks() {
     while (IsBlank(Peek())) Advance();
@@ -217,7 +253,7 @@ class Parser {
         return Error("Unexpected array end ']' processing map.");
       }
       if (c == ':' || c == '=') {
-        return Error(fmt::format("Unexpected key separator '{}'.", Shown(c)));
+        return Error(fmt::format("Unexpected key separator '{}'", Shown(c)));
       }
       SourcePos key_pos = Here();
       std::string key;
@@ -239,7 +275,7 @@ class Parser {
           Advance();
         }
         if (IsBlank(Peek()) && absl::EqualsIgnoreCase(key, "include")) {
-          if (absl::Status s = ParseInclude(map, key_pos); !s.ok()) return s;
+          if (absl::Status s = ParseInclude(map); !s.ok()) return s;
           bool done = false;
           if (absl::Status s = ParseValueEnd(top, &done); !s.ok()) return s;
           if (done) return absl::OkStatus();
@@ -314,6 +350,8 @@ class Parser {
         return Error("Unexpected EOF.");
       case '\n':
       case '\r':
+        // The reference reports this on the line after, having read the newline.
+        if (c == '\n') Advance();
         return Error("Expected value but found new line");
       case '[':
         return ParseArray(depth + 1);
@@ -322,7 +360,8 @@ class Parser {
         Advance();
         ConfValue::Map map;
         if (absl::Status s = ParseMapBody(map, false, depth + 1); !s.ok()) return s;
-        return ConfValue(std::move(map), pos);
+        // Like the reference, a map is positioned just after its brace.
+        return ConfValue(std::move(map), AfterBracket(pos));
       }
       case '\'':
         return ParseRawString();
@@ -358,10 +397,12 @@ class Parser {
     for (;;) {
       SkipToKey(false);
       int c = Peek();
+      // nats-server reports this as "... but got '<NUL byte>' instead.";
+      // natsd says what happened.
       if (c == kEof) return Error("Unexpected EOF processing array.");
       if (c == ']') {
         Advance();
-        return ConfValue(std::move(array), pos);
+        return ConfValue(std::move(array), AfterBracket(pos));
       }
       if (c == ',') return Error("Unexpected array value terminator ','.");
       absl::StatusOr<ConfValue> value = ParseValue(depth);
@@ -374,7 +415,7 @@ class Parser {
         Advance();
       } else if (c == ']') {
         Advance();
-        return ConfValue(std::move(array), pos);
+        return ConfValue(std::move(array), AfterBracket(pos));
       } else if (c == kEof) {
         return Error("Unexpected EOF processing array.");
       } else {
@@ -418,7 +459,6 @@ class Parser {
 
   // At a backslash: appends the escaped character to `out`.
   absl::Status ParseEscape(std::string& out) {
-    SourcePos at = Here();
     Advance();
     int c = Peek();
     Advance();
@@ -430,7 +470,7 @@ class Parser {
       case '\\': out.push_back('\\'); return absl::OkStatus();
       case 'x': break;
       default:
-        return ErrorAt(at, fmt::format(
+        return Error(fmt::format(
             "Invalid escape character '{}'. Only the following escape "
             "characters are allowed: \\xXX, \\t, \\n, \\r, \\\", \\\\.",
             Shown(c)));
@@ -438,7 +478,7 @@ class Parser {
     std::string hex;
     for (int n = 0; n < 2; ++n) {
       if (Peek() == kEof || IsNewline(Peek())) {
-        return ErrorAt(at, "Expected two hexadecimal digits after '\\x', but hit end of line");
+        return Error("Expected two hexadecimal digits after '\\x', but hit end of line");
       }
       hex.push_back(static_cast<char>(Peek()));
       Advance();
@@ -446,7 +486,7 @@ class Parser {
     int value = 0;
     for (char h : hex) {
       if (!absl::ascii_isxdigit(static_cast<unsigned char>(h))) {
-        return ErrorAt(at, fmt::format(
+        return Error(fmt::format(
             "Expected two hexadecimal digits after '\\x', but got '{}'", hex));
       }
       value = value * 16 + (IsDigit(h) ? h - '0' : absl::ascii_tolower(h) - 'a' + 10);
@@ -499,7 +539,7 @@ class Parser {
       std::string text(in_.substr(start, i_ - start));
       double d;
       if (!absl::SimpleAtod(text, &d)) {
-        return ErrorAt(pos, fmt::format("float '{}' is out of the range", text));
+        return ValueError(fmt::format("float '{}' is out of the range", text));
       }
       return ConfValue(d, pos);
     }
@@ -524,14 +564,14 @@ class Parser {
     std::string text = fmt::format("{}{}", digits, suffix);
     int64_t n;
     if (!absl::SimpleAtoi(std::string(digits), &n)) {
-      return ErrorAt(pos, fmt::format("integer '{}' is out of the range", text));
+      return ValueError(fmt::format("integer '{}' is out of the range", text));
     }
     std::optional<int64_t> mult = SuffixMultiplier(suffix);
     if (!mult) {
-      return ErrorAt(pos, fmt::format("invalid integer suffix in '{}'", text));
+      return ValueError(fmt::format("invalid integer suffix in '{}'", text));
     }
     if (__builtin_mul_overflow(n, *mult, &n)) {
-      return ErrorAt(pos, fmt::format("integer '{}' is out of the range", text));
+      return ValueError(fmt::format("integer '{}' is out of the range", text));
     }
     return ConfValue(n, pos);
   }
@@ -564,8 +604,7 @@ class Parser {
     if (cs.month() != num(5, 2) || cs.day() != num(8, 2) ||
         cs.hour() != num(11, 2) || cs.minute() != num(14, 2) ||
         cs.second() != num(17, 2)) {
-      return ErrorAt(pos, fmt::format(
-                              "expected Zulu formatted DateTime, but got '{}'", text));
+      return ValueError(fmt::format("expected Zulu formatted DateTime, but got '{}'", text));
     }
     return ConfValue(absl::FromCivil(cs, absl::UTCTimeZone()), pos);
   }
@@ -605,12 +644,12 @@ class Parser {
     }
     const char* env = chain_->options.allow_env ? std::getenv(name.c_str()) : nullptr;
     if (env == nullptr) {
-      return ErrorAt(pos, fmt::format("variable reference for '{}' can not be found", name));
+      return VariableError(pos, name, "can not be found");
     }
     if (env_depth_ + 1 > kMaxEnvDepth) {
-      return ErrorAt(pos, fmt::format(
-          "variable reference for '{}' could not be parsed: environment "
-          "variables nested deeper than {} levels", name, kMaxEnvDepth));
+      return VariableError(pos, name,
+                           fmt::format("could not be parsed: environment variables "
+                                       "nested deeper than {} levels", kMaxEnvDepth));
     }
     // The environment value is config text itself, so "4222" is an integer.
     std::string text = fmt::format("pk={}", env);
@@ -619,19 +658,19 @@ class Parser {
                env_depth_ + 1);
     absl::StatusOr<ConfValue> parsed = sub.ParseDocument();
     if (!parsed.ok()) {
-      return ErrorAt(pos, fmt::format("variable reference for '{}' could not be parsed: {}",
-                                      name, std::string(parsed.status().message())));
+      return VariableError(pos, name, fmt::format("could not be parsed: {}",
+                                                  std::string(parsed.status().message())));
     }
     const ConfValue* v = parsed->Find("pk");
     if (v == nullptr) {
-      return ErrorAt(pos, fmt::format("variable reference for '{}' can not be found", name));
+      return VariableError(pos, name, "can not be found");
     }
     return ConfValue(v->data(), pos);
   }
 
   // After the `include` keyword: reads the file name, parses that file on its
   // own (it does not see our variables) and merges its keys into `map`.
-  absl::Status ParseInclude(ConfValue::Map& map, const SourcePos& pos) {
+  absl::Status ParseInclude(ConfValue::Map& map) {
     SkipBlanks();
     std::string name;
     int c = Peek();
@@ -661,12 +700,11 @@ class Parser {
       }
     }
     if (!chain_->options.allow_includes) {
-      return ErrorAt(pos, fmt::format("include '{}' is not allowed here", name));
+      return Error(fmt::format("include '{}' is not allowed here", name));
     }
     if (static_cast<int>(chain_->files.size()) >= kMaxConfIncludeDepth) {
-      return ErrorAt(pos, fmt::format("error parsing include file '{}', includes "
-                                      "nested deeper than {} levels",
-                                      name, kMaxConfIncludeDepth));
+      return IncludeError(name, fmt::format("includes nested deeper than {} levels",
+                                            kMaxConfIncludeDepth));
     }
     namespace fs = std::filesystem;
     fs::path path(name);
@@ -676,22 +714,19 @@ class Parser {
     std::string key = ec ? path.lexically_normal().string() : canonical.string();
     for (const std::string& f : chain_->files) {
       if (f == key) {
-        return ErrorAt(pos, fmt::format("error parsing include file '{}', include "
-                                        "cycle through {}", name, key));
+        return IncludeError(name, fmt::format("include cycle through {}", key));
       }
     }
     absl::StatusOr<std::string> text = ReadFile(path.string());
     if (!text.ok()) {
-      return ErrorAt(pos, fmt::format("error parsing include file '{}', {}", name,
-                                      std::string(text.status().message())));
+      return IncludeError(name, std::string(text.status().message()));
     }
     chain_->files.push_back(key);
     Parser sub(*text, std::make_shared<const std::string>(path.string()), chain_, env_depth_);
     absl::StatusOr<ConfValue> root = sub.ParseDocument();
     chain_->files.pop_back();
     if (!root.ok()) {
-      return ErrorAt(pos, fmt::format("error parsing include file '{}', {}", name,
-                                      std::string(root.status().message())));
+      return IncludeError(name, std::string(root.status().message()));
     }
     for (ConfEntry& e : *root->get_if<ConfValue::Map>()) Set(map, std::move(e));
     return absl::OkStatus();

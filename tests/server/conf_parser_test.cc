@@ -144,8 +144,9 @@ TEST(ConfParser, IntegersAndSizes) {
   EXPECT_EQ(Int("v: 1e"), 1000000000000000000);
   EXPECT_EQ(Int("v: -5k"), -5000);
   EXPECT_EQ(Int("v: 9223372036854775807"), INT64_MAX);
-  EXPECT_THAT(ErrorOf("v: 99999999999999999999"),
-              HasSubstr("integer '99999999999999999999' is out of the range"));
+  // Value errors stand alone in the reference's wording, without a position.
+  EXPECT_EQ(ErrorOf("v: 99999999999999999999"),
+            "integer '99999999999999999999' is out of the range");
   EXPECT_THAT(ErrorOf("v: 100eb"), HasSubstr("integer '100eb' is out of the range"));
   EXPECT_THAT(ErrorOf("v: 1kbib"), HasSubstr("invalid integer suffix in '1kbib'"));
 }
@@ -206,7 +207,7 @@ TEST(ConfParser, Variables) {
 
 TEST(ConfParser, VariableScopesAreBlocks) {
   EXPECT_THAT(ErrorOf("m { x: 1 }\ny: $x\n"),
-              HasSubstr("test.conf:2:4: variable reference for 'x' can not be found"));
+              HasSubstr("variable reference for 'x' on line 2 can not be found"));
   EXPECT_THAT(ErrorOf("y: $later\nlater: 1\n"), HasSubstr("can not be found"));
 }
 
@@ -229,26 +230,28 @@ TEST(ConfParser, EnvironmentVariables) {
   EXPECT_FALSE(no_env.ok());
 }
 
-TEST(ConfParser, SyntaxErrorsNamePosition) {
+// The reference's wording: "Parse error on line N: '<what>'".
+TEST(ConfParser, SyntaxErrorsNameTheLine) {
   EXPECT_EQ(ErrorOf("port: 4222 x\n"),
-            "test.conf:1:12: Expected a top-level value to end with a new line, comment or "
-            "EOF, but got 'x' instead.");
-  EXPECT_EQ(ErrorOf("a {\n b: [1, 2\n"), "test.conf:3:1: Unexpected EOF processing array.");
-  EXPECT_EQ(ErrorOf("a {\n b: 1\n"), "test.conf:3:1: Unexpected EOF processing map.");
+            "Parse error on line 1: 'Expected a top-level value to end with a new line, "
+            "comment or EOF, but got 'x' instead.'");
+  EXPECT_EQ(ErrorOf("a {\n b: [1, 2\n"), "Parse error on line 3: 'Unexpected EOF processing array.'");
+  EXPECT_EQ(ErrorOf("a {\n b: 1\n"), "Parse error on line 3: 'Unexpected EOF processing map.'");
   EXPECT_EQ(ErrorOf("a { b: 1 x }"),
-            "test.conf:1:10: Expected a map value terminator \",\" or a map terminator "
-            "\"}\", but got 'x' instead.");
-  EXPECT_THAT(ErrorOf("s: \"a\\q\""),
-              HasSubstr("test.conf:1:6: Invalid escape character 'q'. Only the following escape "
-                        "characters are allowed: \\xXX, \\t, \\n, \\r, \\\", \\\\."));
+            "Parse error on line 1: 'Expected a map value terminator \",\" or a map terminator "
+            "\"}\", but got 'x' instead.'");
+  EXPECT_EQ(ErrorOf("s: \"a\\q\""),
+            "Parse error on line 1: 'Invalid escape character 'q'. Only the following escape "
+            "characters are allowed: \\xXX, \\t, \\n, \\r, \\\", \\\\.'");
   EXPECT_THAT(ErrorOf("s: \"\\xZZ\""),
               HasSubstr("Expected two hexadecimal digits after '\\x', but got 'ZZ'"));
   EXPECT_THAT(ErrorOf("s: \"never closed"), HasSubstr("Unexpected EOF."));
   EXPECT_THAT(ErrorOf("s: 'never closed"), HasSubstr("Unexpected EOF."));
   EXPECT_THAT(ErrorOf("a: [,1]"), HasSubstr("Unexpected array value terminator ','."));
   EXPECT_THAT(ErrorOf("a: [1 2]"), HasSubstr("Expected an array value terminator"));
-  EXPECT_THAT(ErrorOf(": 1"), HasSubstr("Unexpected key separator ':'."));
-  EXPECT_THAT(ErrorOf("a:\n1"), HasSubstr("test.conf:1:3: Expected value but found new line"));
+  EXPECT_THAT(ErrorOf(": 1"), HasSubstr("Unexpected key separator ':''"));
+  // The reference has read the newline by then.
+  EXPECT_EQ(ErrorOf("a:\n1"), "Parse error on line 2: 'Expected value but found new line'");
   EXPECT_THAT(ErrorOf("a { ] }"), HasSubstr("Unexpected array end ']' processing map."));
   EXPECT_THAT(ErrorOf("a { \"k"), HasSubstr("Unexpected EOF processing quoted map key."));
 }
@@ -301,8 +304,9 @@ TEST_F(ConfIncludeTest, MissingIncludeFile) {
   std::string main = Write("main.conf", "include nofile.conf\n");
   absl::StatusOr<ConfValue> root = ParseConfFile(main);
   ASSERT_FALSE(root.ok());
-  EXPECT_THAT(root.status().message(), HasSubstr("error parsing include file 'nofile.conf'"));
-  EXPECT_THAT(root.status().message(), HasSubstr(":1:1:"));
+  EXPECT_EQ(root.status().message(),
+            "error parsing include file 'nofile.conf', open " + (dir_ / "nofile.conf").string() +
+                ": no such file or directory");
 }
 
 TEST_F(ConfIncludeTest, ErrorInIncludedFileNamesThatFile) {
@@ -310,8 +314,9 @@ TEST_F(ConfIncludeTest, ErrorInIncludedFileNamesThatFile) {
   std::string main = Write("main.conf", "\ninclude bad.conf\n");
   absl::StatusOr<ConfValue> root = ParseConfFile(main);
   ASSERT_FALSE(root.ok());
-  EXPECT_THAT(root.status().message(), HasSubstr("main.conf:2:1: error parsing include file"));
-  EXPECT_THAT(root.status().message(), HasSubstr("bad.conf:2:1: Unexpected EOF processing array."));
+  EXPECT_EQ(root.status().message(),
+            "error parsing include file 'bad.conf', Parse error on line 2: 'Unexpected EOF "
+            "processing array.'");
 }
 
 TEST_F(ConfIncludeTest, CyclesAndDepthAreBounded) {
@@ -344,7 +349,7 @@ TEST_F(ConfIncludeTest, IncludesCanBeDisabled) {
 TEST(ConfParser, MissingFile) {
   absl::StatusOr<ConfValue> root = ParseConfFile("/nonexistent/natsd.conf");
   ASSERT_FALSE(root.ok());
-  EXPECT_THAT(root.status().message(), HasSubstr("error opening config file: /nonexistent/natsd.conf"));
+  EXPECT_EQ(root.status().message(), "open /nonexistent/natsd.conf: no such file or directory");
 }
 
 TEST(ConfParser, KeyWithoutValueAtEndIsIgnored) {

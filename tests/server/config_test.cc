@@ -140,11 +140,11 @@ TEST(Config, Listen) {
   ASSERT_TRUE(Apply("listen: 4777\n", &o).ok());
   EXPECT_EQ(o.port, 4777);
   EXPECT_EQ(Apply("listen: \"1.2.3.4:abc\"", &o).message(),
-            "t.conf:1:1: could not parse port \"abc\"");
+            "t.conf:1:0: could not parse port \"abc\"");
   EXPECT_EQ(Apply("listen: \"nohostport\"", &o).message(),
-            "t.conf:1:1: could not parse address string \"nohostport\"");
+            "t.conf:1:0: could not parse address string \"nohostport\"");
   EXPECT_EQ(Apply("listen: true", &o).message(),
-            "t.conf:1:1: expected port or host:port, got bool");
+            "t.conf:1:0: expected port or host:port, got bool");
 }
 
 TEST(Config, Durations) {
@@ -153,14 +153,14 @@ TEST(Config, Durations) {
   ASSERT_TRUE(Apply("write_deadline: 5\nping_interval: \"2m\"", &o, &warnings).ok());
   EXPECT_EQ(o.write_deadline, absl::Seconds(5));
   EXPECT_EQ(o.ping_interval, absl::Minutes(2));
-  EXPECT_THAT(warnings, ElementsAre("t.conf:1:1: invalid use of field \"write_deadline\": "
+  EXPECT_THAT(warnings, ElementsAre("t.conf:1:0: invalid use of field \"write_deadline\": "
                                     "write_deadline should be converted to a duration"));
   EXPECT_EQ(Apply("write_deadline: \"5x\"", &o).message(),
-            "t.conf:1:1: error parsing write_deadline: time: unknown unit \"x\" in duration \"5x\"");
+            "t.conf:1:0: error parsing write_deadline: time: unknown unit \"x\" in duration \"5x\"");
   EXPECT_EQ(Apply("lame_duck_duration: \"10s\"", &o).message(),
-            "t.conf:1:1: invalid lame_duck_duration of 10s, minimum is 30 seconds");
+            "t.conf:1:0: invalid lame_duck_duration of 10s, minimum is 30 seconds");
   EXPECT_EQ(Apply("lame_duck_grace_period: \"-1s\"", &o).message(),
-            "t.conf:1:1: invalid lame_duck_grace_period, needs to be positive");
+            "t.conf:1:0: invalid lame_duck_grace_period, needs to be positive");
 }
 
 TEST(Config, UnknownFields) {
@@ -171,26 +171,26 @@ TEST(Config, UnknownFields) {
   EXPECT_TRUE(Apply("TOKEN: abc\nauthorization { token: $TOKEN }\n", &o).ok());
   EXPECT_EQ(o.authorization, "abc");
   EXPECT_EQ(Apply("authorization { foo: 1 }", &o).message(),
-            "t.conf:1:17: unknown field \"foo\"");
+            "t.conf:1:16: unknown field \"foo\"");
 }
 
 TEST(Config, TypeAndRangeErrors) {
   Options o;
-  EXPECT_EQ(Apply("port: \"abc\"", &o).message(), "t.conf:1:1: port: expected an integer, got string");
-  EXPECT_EQ(Apply("debug: \"yes\"", &o).message(), "t.conf:1:1: debug: expected a boolean, got string");
-  EXPECT_EQ(Apply("host: 1", &o).message(), "t.conf:1:1: host: expected a string, got integer");
-  EXPECT_EQ(Apply("max_payload: 10GB", &o).message(), "t.conf:1:1: max_payload value is too big");
+  EXPECT_EQ(Apply("port: \"abc\"", &o).message(), "t.conf:1:0: port: expected an integer, got string");
+  EXPECT_EQ(Apply("debug: \"yes\"", &o).message(), "t.conf:1:0: debug: expected a boolean, got string");
+  EXPECT_EQ(Apply("host: 1", &o).message(), "t.conf:1:0: host: expected a string, got integer");
+  EXPECT_EQ(Apply("max_payload: 10GB", &o).message(), "t.conf:1:0: max_payload value is too big");
   EXPECT_EQ(Apply("max_pending: \"lots\"", &o).message(),
-            "t.conf:1:1: max_pending: invalid size \"lots\"");
+            "t.conf:1:0: max_pending: invalid size \"lots\"");
   EXPECT_EQ(Apply("max_sub_tokens: 0", &o).message(),
-            "t.conf:1:1: max_sub_tokens value can not be negative");
+            "t.conf:1:0: max_sub_tokens value can not be negative");
   EXPECT_EQ(Apply("io_backend: kqueue", &o).message(),
-            "t.conf:1:1: invalid io_backend \"kqueue\": expected auto, uring or epoll");
+            "t.conf:1:0: invalid io_backend \"kqueue\": expected auto, uring or epoll");
   EXPECT_EQ(Apply("io_threads: -1", &o).message(),
-            "t.conf:1:1: io_threads value can not be negative");
+            "t.conf:1:0: io_threads value can not be negative");
   // All errors of a file are reported together.
   EXPECT_EQ(Apply("port: x\ndebug: 1\n", &o).message(),
-            "t.conf:1:1: port: expected an integer, got string\n"
+            "t.conf:1:0: port: expected an integer, got string\n"
             "t.conf:2:1: debug: expected a boolean, got integer");
 }
 
@@ -224,19 +224,19 @@ TEST(Config, Authorization) {
 
   Options e;
   EXPECT_EQ(Apply("authorization { user: a, pass: b, token: c }", &e).message(),
-            "t.conf:1:1: Cannot have a user/pass and token");
+            "t.conf:1:0: Cannot have a user/pass and token");
   EXPECT_EQ(Apply("authorization { user: a, users: [] }", &e).message(),
-            "t.conf:1:1: Can not have a single user/pass and a users array");
+            "t.conf:1:0: Can not have a single user/pass and a users array");
   EXPECT_EQ(Apply("authorization { token: t, users: [] }", &e).message(),
-            "t.conf:1:1: Can not have a token and a users array");
+            "t.conf:1:0: Can not have a token and a users array");
   EXPECT_EQ(Apply("authorization { users: [{user: a}, {user: a}] }", &e).message(),
-            "t.conf:1:1: Duplicate user \"a\" detected");
+            "t.conf:1:0: Duplicate user \"a\" detected");
   EXPECT_EQ(Apply("authorization { users: [{password: a}] }", &e).message(),
             "t.conf:1:25: User entry requires a user");
   EXPECT_EQ(Apply("authorization { users: [{nkey: U, user: x}] }", &e).message(),
             "t.conf:1:25: Nkey users do not take usernames or passwords");
   EXPECT_EQ(Apply("authorization { users: 1 }", &e).message(),
-            "t.conf:1:17: Expected users field to be an array, got integer");
+            "t.conf:1:16: Expected users field to be an array, got integer");
 }
 
 TEST(Config, BlocksAndDeferredKeysAreKept) {

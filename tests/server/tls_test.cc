@@ -287,18 +287,18 @@ TEST(TlsConfig, ErrorsAsTheReference) {
   const std::string pair =
       fmt::format("cert_file: \"{}\"\nkey_file: \"{}\"\n", certs.server_cert(), certs.server_key());
   EXPECT_EQ(ApplyTls("cert_file: \"/nope.pem\"\nkey_file: \"/nope-key.pem\"").message(),
-            "t.conf:1:1: error parsing X509 certificate/key pair: open /nope.pem: no such file "
+            "t.conf:1:0: error parsing X509 certificate/key pair: open /nope.pem: no such file "
             "or directory");
   EXPECT_EQ(ApplyTls(fmt::format("cert_file: \"{}\"", certs.server_cert())).message(),
-            "t.conf:1:1: missing 'key_file' in TLS configuration");
+            "t.conf:1:0: missing 'key_file' in TLS configuration");
   EXPECT_EQ(ApplyTls(pair + "ca_file: \"/nope\"").message(),
-            "t.conf:1:1: open /nope: no such file or directory");
+            "t.conf:1:0: open /nope: no such file or directory");
   EXPECT_EQ(ApplyTls(pair + fmt::format("ca_file: \"{}\"", certs.server_key())).message(),
-            "t.conf:1:1: failed to parse root ca certificate");
+            "t.conf:1:0: failed to parse root ca certificate");
   EXPECT_EQ(ApplyTls(fmt::format("cert_file: \"{}\"\nkey_file: \"{}\"", certs.server_cert(),
                                  certs.client_key()))
                 .message(),
-            "t.conf:1:1: error parsing X509 certificate/key pair: tls: private key does not "
+            "t.conf:1:0: error parsing X509 certificate/key pair: tls: private key does not "
             "match public key");
   EXPECT_THAT(ApplyTls(pair + "cipher_suites: [\"FOO\"]").message(),
               HasSubstr("unrecognized cipher FOO"));
