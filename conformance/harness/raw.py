@@ -112,6 +112,16 @@ class Ctx:
         for line in self.server.log_lines(contains):
             self.note("log: " + re.sub(r"\d+\.\d+\.\d+\.\d+:\d+ - cid:\d+", "<client>", line))
 
+    def check_config(self, config, name="check.conf"):
+        """Records how the server's config check (`-c <name> -t`) judges `config`: its
+        exit code and output, with the program name and the server's dir normalised.
+        Blank lines are dropped: nats-server ends a list of errors with one."""
+        code, out = self.server.check_config(config, name)
+        self.note("exit %d" % code)
+        for line in filter(None, out.splitlines()):
+            line = re.sub(r"^(nats-server|natsd): ", "<server>: ", line)
+            self.note("out: " + line.replace(self.server.dir, "{dir}"))
+
     def close_all(self):
         for c in self._conns:
             c.close()

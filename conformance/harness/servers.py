@@ -221,6 +221,15 @@ class Server:
             time.sleep(down_for)
         self.start(port=port)
 
+    def check_config(self, config, name="check.conf", timeout=10.0):
+        """Runs `<binary> -c <file> -t` on `config` (written as `name` in this server's
+        dir, where relative includes resolve); returns (exit code, output)."""
+        with open(os.path.join(self.dir, name), "w") as f:
+            f.write(self._expand(config))
+        p = subprocess.run([self.binary, "-c", name, "-t"], cwd=self.dir, capture_output=True,
+                           text=True, errors="replace", timeout=timeout)
+        return p.returncode, p.stdout + p.stderr
+
     def log_tail(self, n=20):
         return "\n".join(self._read_log()[-n:])
 
