@@ -260,6 +260,7 @@ class Parser {
       bool quoted = c == '"' || c == '\'';
       if (quoted) {
         Advance();
+        key_pos = Here();  // the reference positions a quoted key at its text
         while (Peek() != c) {
           if (Peek() == kEof) {
             return Error("Unexpected EOF processing quoted map key.");
