@@ -14,7 +14,8 @@
 //
 // An account's `limits` (options.h AccountLimits) are enforced by its
 // clients: the connection count here, the per-connection limits by each
-// Client (client.h), as nats-server does.
+// Client (client.h), as nats-server does. Its `mappings` rewrite what its
+// clients publish before anything else looks at the subject.
 //
 // Thread-safety: everything but the sublist, replies() and the connection
 // count is immutable after Accounts::Create; the sublist is internally
@@ -36,6 +37,7 @@
 #include "server/options.h"
 #include "server/service_replies.h"
 #include "server/subject_mapping.h"
+#include "server/subject_mappings.h"
 
 namespace natsd {
 
@@ -89,6 +91,9 @@ class Account {
 
   // The configured limits; none for "$G".
   const AccountLimits& limits() const { return limits_; }
+  // The account's subject mappings; nullptr when it has none, so the
+  // publish path pays one compare.
+  const SubjectMappings* mappings() const { return mappings_.get(); }
   // Counts one more connection of the account; false (and nothing counted)
   // when it already has max_connections. Each true is paired with a
   // RemoveConnection when that connection leaves the account.
@@ -107,6 +112,7 @@ class Account {
   const absl::Time update_time_ = absl::Now();
   Sublist sublist_;
   AccountLimits limits_;
+  std::unique_ptr<const SubjectMappings> mappings_;
   std::atomic<int32_t> connections_{0};
   std::atomic<int64_t> last_max_subs_log_ns_{0};
   std::vector<ConfigExport> exports_;

@@ -27,6 +27,15 @@ absl::StatusOr<std::unique_ptr<Accounts>> Accounts::Create(const Options& opts) 
     a->all_.push_back(std::make_unique<Account>(c.name, a->all_.size()));
     a->all_.back()->limits_ = c.limits;
   }
+  // Mappings: the top-level block is the global account's.
+  for (size_t i = 0; i < a->all_.size(); ++i) {
+    const std::vector<ConfigMapping>& config =
+        i == 0 ? opts.mappings : opts.accounts[i - 1].mappings;
+    if (config.empty()) continue;
+    absl::StatusOr<std::unique_ptr<const SubjectMappings>> m = SubjectMappings::Create(config);
+    if (!m.ok()) return m.status();
+    a->all_[i]->mappings_ = *std::move(m);
+  }
   for (const auto& acc : a->all_) a->by_name_.emplace(acc->name(), acc.get());
   // Every export first: imports look up the export they match.
   for (const ConfigAccount& c : opts.accounts) a->Find(c.name)->exports_ = c.exports;

@@ -10,6 +10,7 @@
 #include "fmt/format.h"
 #include "protocol/subject.h"
 #include "server/config_users.h"
+#include "server/mappings_config.h"
 #include "server/subject_mapping.h"
 
 namespace natsd {
@@ -130,7 +131,9 @@ void AccountsReader::ReadAccount(const ConfEntry& e) {
       default_permissions = f.value;
     } else if (k == "limits") {
       ReadLimits(f, &account.limits);
-    } else if (k == "jetstream" || k == "mappings" || k == "maps") {
+    } else if (k == "mappings" || k == "maps") {
+      ReadMappings(f, &account.mappings, errors_);
+    } else if (k == "jetstream") {
       account.other_config.emplace_back(k, f.value);
     } else {
       Unknown(f);

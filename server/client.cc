@@ -1,6 +1,8 @@
 #include "server/client.h"
 
 #include <algorithm>
+#include <optional>
+#include <string>
 #include <utility>
 
 #include "fmt/format.h"
@@ -279,10 +281,29 @@ std::string_view LastToken(std::string_view s, std::string_view* rest) {
 }
 }  // namespace
 
-bool Client::OnMsg(const PubArgs& args, std::string_view payload) {
+bool Client::OnMsg(const PubArgs& published, std::string_view payload) {
+  // The account's mappings rewrite the subject first: permissions, routing
+  // and no-responders all see the mapped subject, as in the reference.
+  const PubArgs* in = &published;
+  PubArgs mapped_args;
+  std::string mapped;
+  if (const SubjectMappings* m = account_->mappings(); m != nullptr) {
+    if (std::optional<std::string> to = m->Select(published.subject)) {
+      mapped = *std::move(to);
+      if (Logger::Global().trace_enabled()) {
+        Trace("<<-", "MAPPING", fmt::format("{} -> {}", published.subject, mapped));
+      }
+      mapped_args = published;
+      mapped_args.subject = mapped;
+      in = &mapped_args;
+    }
+  }
+  const PubArgs& args = *in;
   if (Logger::Global().trace_enabled()) TracePayload(payload);
   ++in_msgs_;
   in_bytes_ += payload.size();
+  // The weights chose no destination: the message is dropped.
+  if (args.subject.empty()) return state_ == State::kOpen;
   if (!PublishAllowed(args)) return state_ == State::kOpen;
   if (opts_.verbose) SendOk();
 

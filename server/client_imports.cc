@@ -21,6 +21,7 @@
 // into another account matches its sublist directly (shared cache, shard
 // reader lock) rather than the worker's per-account cache: a nested route
 // must not invalidate a result an outer one is still iterating.
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -116,7 +117,11 @@ bool Client::ForwardRequest(const ServiceImport& si, const Message& msg, int hop
     reply = exporter.replies().Track(si.importer, msg.reply, si.response_type,
                                      si.response_threshold, now);
   }
-  const std::string subject = si.mapping.Apply(msg.subject);
+  std::string subject = si.mapping.Apply(msg.subject);
+  // The exporter's own mappings apply to what reaches it, as in the reference.
+  if (const SubjectMappings* m = exporter.mappings(); m != nullptr) {
+    if (std::optional<std::string> to = m->Select(subject)) subject = *std::move(to);
+  }
 
   // The reference tells the responder who asks: the requesting account and
   // the requester's round-trip time, in a header added to the request (kept

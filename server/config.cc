@@ -13,6 +13,7 @@
 #include "fmt/format.h"
 #include "server/accounts_config.h"
 #include "server/config_users.h"
+#include "server/mappings_config.h"
 #include "server/tls/tls_config.h"
 
 namespace natsd {
@@ -267,7 +268,7 @@ void Applier::Authorization(const ConfEntry& e) {
 // values are kept in Options::other_config.
 const absl::flat_hash_set<std::string_view>& DeferredKeys() {
   static const auto* keys = new absl::flat_hash_set<std::string_view>{
-      "mappings", "maps", "ocsp", "allow_non_tls", "operator", "operators",
+      "ocsp", "allow_non_tls", "operator", "operators",
       "roots", "root", "root_operators", "root_operator", "resolver",
       "account_resolver", "accounts_resolver", "resolver_tls",
       "resolver_preload", "resolver_pinned_accounts", "no_system_account", "no_system", "no_sys_acc", "trusted",
@@ -390,6 +391,8 @@ void Applier::ApplyTop(const ConfEntry& e) {
     o.jetstream_block = e.value;
   } else if (k == "accounts") {
     accounts_ = &e;
+  } else if (k == "mappings" || k == "maps") {
+    ReadMappings(e, &o.mappings, &errors_);
   } else if (k == "system_account" || k == "system") {
     String(e, &o.system_account);
   } else if (k == "tls") {

@@ -118,6 +118,27 @@ struct ConfigImport {
   bool operator==(const ConfigImport&) const = default;
 };
 
+// One destination of a subject mapping: where a share (`weight` percent) of
+// the messages published on the mapping's source goes. `cluster` scopes it
+// to one cluster; natsd has no cluster, so such destinations never apply, as
+// in a nats-server outside that cluster.
+struct ConfigMapDest {
+  std::string subject;
+  int weight = 100;
+  std::string cluster;
+
+  bool operator==(const ConfigMapDest&) const = default;
+};
+
+// One entry of a `mappings` block (top level: the global account; or an
+// account's): messages published on `src` go to `dests` instead.
+struct ConfigMapping {
+  std::string src;
+  std::vector<ConfigMapDest> dests;
+
+  bool operator==(const ConfigMapping&) const = default;
+};
+
 // An account's `limits` block. -1 (the default) is no limit; any other
 // value, 0 included, is one, as in nats-server.
 struct AccountLimits {
@@ -137,7 +158,8 @@ struct ConfigAccount {
   std::vector<ConfigExport> exports;
   std::vector<ConfigImport> imports;
   AccountLimits limits;
-  // Keys of subsystems natsd does not have (jetstream, mappings),
+  std::vector<ConfigMapping> mappings;
+  // Keys of subsystems natsd does not have (jetstream),
   // kept raw with the key lower-cased, as Options::other_config.
   std::vector<std::pair<std::string, ConfValue>> other_config;
 };
@@ -189,6 +211,7 @@ struct Options {
   // Configured accounts in file order; "$G" is implicit.
   std::vector<ConfigAccount> accounts;
   std::string system_account;  // must name a configured account
+  std::vector<ConfigMapping> mappings;  // top-level `mappings`: the global account's
 
   // --- Logging -------------------------------------------------------------
   bool debug = false;          // -D

@@ -123,7 +123,7 @@ bool SameAccounts(const Options& a, const Options& b) {
     const ConfigAccount& x = a.accounts[i];
     const ConfigAccount& y = b.accounts[i];
     if (x.name != y.name || x.nkey != y.nkey || x.exports != y.exports ||
-        x.imports != y.imports || x.limits != y.limits ||
+        x.imports != y.imports || x.limits != y.limits || x.mappings != y.mappings ||
         x.other_config.size() != y.other_config.size()) {
       return false;
     }
@@ -137,14 +137,16 @@ bool SameAccounts(const Options& a, const Options& b) {
   return true;
 }
 
-// "[A B]": the configured account names.
-std::string AccountNames(const Options& o) {
+// "[A B]": the account names, or "[foo bar.*]": the mapping sources, as
+// Go prints a slice of names.
+template <typename T>
+std::string Names(const std::vector<T>& items, std::string T::*name) {
   std::string out = "[";
-  for (const ConfigAccount& a : o.accounts) {
-    out += (out.size() > 1 ? " " : "") + a.name;
-  }
+  for (const T& item : items) out += (out.size() > 1 ? " " : "") + item.*name;
   return out + "]";
 }
+std::string AccountNames(const Options& o) { return Names(o.accounts, &ConfigAccount::name); }
+std::string MappingSources(const Options& o) { return Names(o.mappings, &ConfigMapping::src); }
 
 const ConfValue* FindOther(const Options& o, std::string_view key) {
   for (const auto& [k, v] : o.other_config) {
@@ -247,6 +249,12 @@ absl::StatusOr<ReloadPlan> DiffOptions(const Options& o, const Options& n,
     d.Refuse("Accounts", AccountNames(o), new_names);
   }
   d.Notice("Reloaded: accounts");
+  // Like accounts, mappings are wired once, at start.
+  if (o.mappings != n.mappings) {
+    std::string new_sources = MappingSources(n);
+    if (new_sources == MappingSources(o)) new_sources += " (other destinations)";
+    d.Refuse("Mappings", MappingSources(o), new_sources);
+  }
   if (o.no_auth_user != n.no_auth_user) {
     // Only dropping a no_auth_user whose user is gone is allowed.
     bool user_gone = !o.no_auth_user.empty() && n.no_auth_user.empty();

@@ -1,7 +1,9 @@
 // /accountz: the accounts, and with ?acc=<name> one account's detail — its
-// connections, subscriptions, exports and imports — in the reference's
+// connections, subscriptions, mappings, exports and imports — in the reference's
 // shape. natsd has no internal system account: "system_account" appears
 // only when the configuration names one, and no "$SYS" imports are listed.
+#include <algorithm>
+
 #include "server/account.h"
 #include "server/monitor/json_util.h"
 #include "server/monitor/monitor.h"
@@ -12,6 +14,30 @@ namespace natsd {
 using namespace monitor;  // NOLINT: the JSON helpers of this folder
 
 namespace {
+
+// "mappings": source -> destinations (cumulative weights), sources in
+// sorted order as Go writes a map.
+void WriteMappings(JsonWriter& w, const Account& a) {
+  if (a.mappings() == nullptr) return;
+  auto mappings = a.mappings()->Describe();
+  std::sort(mappings.begin(), mappings.end(),
+            [](const auto& x, const auto& y) { return x.first < y.first; });
+  Key(w, "mappings");
+  w.StartObject();
+  for (const auto& [src, dests] : mappings) {
+    Key(w, src);
+    w.StartArray();
+    for (const SubjectMappings::Dest& d : dests) {
+      w.StartObject();
+      KeyString(w, "subject", d.subject);
+      KeyInt(w, "weight", d.weight);
+      if (!d.cluster.empty()) KeyString(w, "cluster", d.cluster);
+      w.EndObject();
+    }
+    w.EndArray();
+  }
+  w.EndObject();
+}
 
 void WriteExports(JsonWriter& w, const Account& a) {
   if (a.exports().empty()) return;
@@ -110,6 +136,7 @@ HttpResponse Monitor::Accountz(const HttpRequest& req) {
     KeyInt(w, "leafnode_connections", 0);
     KeyUint(w, "client_connections", clients);
     KeyUint(w, "subscriptions", st.subs);
+    WriteMappings(w, *account);
     WriteExports(w, *account);
     WriteImports(w, *account);
     Key(w, "sublist_stats");

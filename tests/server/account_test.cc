@@ -413,6 +413,27 @@ TEST_P(AccountTest, NoSubscriptionsAllowedClosesAtConnect) {
   EXPECT_TRUE(z.WaitClosed());
 }
 
+// Mappings rewrite what an account's clients publish, in their account only:
+// the top-level block is the global account's.
+TEST_P(AccountTest, MappingsRewriteWhatClientsPublishInTheirAccount) {
+  StartWith(R"(
+mappings { foo: bar }
+authorization { users: [ {user: g, password: g} ] }
+accounts { A: { users: [ {user: a, password: a} ], mappings: { "in.*": "out.$1" } } }
+)");
+  TestClient g = Client(Login("g"));
+  TestClient a = Client(Login("a"));
+  g.Send("SUB > 1\r\n");
+  Sync(g);
+  a.Send("SUB > 1\r\n");
+  Sync(a);
+  g.Send("PUB foo 1\r\nx\r\nPUB in.z 1\r\ny\r\n");
+  ASSERT_TRUE(g.ReadUntil("MSG bar 1 1\r\nx\r\nMSG in.z 1 1\r\ny\r\n").ok());
+  a.Send("PUB in.q 1\r\nz\r\nPUB foo 1\r\nw\r\n");
+  absl::StatusOr<std::string> got = a.ReadUntil("MSG out.q 1 1\r\nz\r\nMSG foo 1 1\r\nw\r\n");
+  ASSERT_TRUE(got.ok()) << got.status();
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, AccountTest, kBothBackends, BackendTestName);
 
 }  // namespace
