@@ -140,6 +140,25 @@ TEST(DiffOptionsTest, AccountsAreFixedButTheirUsersMayChange) {
             "exports or settings)");
 }
 
+// Mappings are wired into the accounts at start, like the accounts.
+TEST(DiffOptionsTest, MappingsAreFixed) {
+  Options before = FromConfig("mappings { foo: bar }\n");
+  EXPECT_TRUE(DiffOptions(before, FromConfig("mappings { foo: bar }\n")).ok());
+  absl::StatusOr<ReloadPlan> plan =
+      DiffOptions(before, FromConfig("mappings { foo: bar, \"a.*\": \"b.$1\" }\n"));
+  ASSERT_FALSE(plan.ok());
+  EXPECT_EQ(plan.status().message(),
+            "config reload not supported for Mappings: old=[foo], new=[foo a.*]");
+  plan = DiffOptions(before, FromConfig("mappings { foo: baz }\n"));
+  ASSERT_FALSE(plan.ok());
+  EXPECT_EQ(plan.status().message(),
+            "config reload not supported for Mappings: old=[foo], new=[foo] (other destinations)");
+  plan = DiffOptions(FromConfig("accounts { A: { mappings: { x: y } } }\n"),
+                     FromConfig("accounts { A: { mappings: { x: z } } }\n"));
+  ASSERT_FALSE(plan.ok());
+  EXPECT_THAT(std::string(plan.status().message()), HasSubstr("for Accounts"));
+}
+
 TEST(DiffOptionsTest, Tls) {
   Options before;
   before.tls_config = TlsOptions{.cert_file = "a.pem", .key_file = "a-key.pem"};
