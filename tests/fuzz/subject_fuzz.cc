@@ -1,22 +1,29 @@
-// libFuzzer target for subject handling: protocol/subject.h and the Sublist
-// trie with its caches. The input is a script, one operation per line:
+// libFuzzer target for subject handling: protocol/subject.h, the Sublist
+// trie with its caches, and the mapping SubjectTransform. The input is a
+// script, one operation per line:
 //
 //   +foo.*.bar          insert a subscription ("+foo.> workers": queue group)
 //   -<byte>             remove the live subscription the byte picks
 //   !                   remove every other live subscription with RemoveBatch
 //   ?foo.x.bar          match a literal subject
+//   ~foo.* x.$1         create a mapping transform: the source up to the
+//                       first space, the destination after it, where the two
+//                       bytes "\n" stand for a newline
 //   anything else       only the subject checks below
 //
 // Every line's subject goes through the subject.h functions, compared with
 // the naive definitions in this file. Every match (Sublist, MatchCache) is
 // compared with a linear scan of the live subscriptions using the naive
 // matcher. At the end every subscription is removed and the trie must be
-// empty. Any disagreement aborts.
+// empty. Every subject also goes through the last few transforms, whose
+// matching is compared with the naive one and whose output must stay
+// within a bound of its inputs' sizes. Any disagreement aborts.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -25,6 +32,7 @@
 #include "absl/synchronization/mutex.h"
 #include "protocol/subject.h"
 #include "protocol/sublist.h"
+#include "server/subject_transform.h"
 
 namespace {
 
@@ -157,6 +165,122 @@ void CheckResult(const Live& live, std::string_view literal, const SublistResult
   Check(r.empty() == (plain.empty() && queues.empty()));
 }
 
+// Whether a mapping source matches `literal` as nats-server's isSubsetMatch
+// decides it: like NaiveMatch, except that any source token starting with
+// '*' matches every token.
+bool NaiveSourceMatch(std::string_view src, std::string_view literal) {
+  std::vector<std::string_view> p = Split(src), l = Split(literal);
+  for (size_t i = 0; i < p.size(); ++i) {
+    if (i >= l.size()) return false;
+    if (p[i] == ">") return true;
+    if (p[i][0] != '*' && p[i] != l[i]) return false;
+  }
+  return p.size() == l.size();
+}
+
+// What a destination of literal tokens, "$N" (N from 1, digits only) and a
+// final ">" makes of `literal`; nullopt for any other destination, which
+// the naive model leaves unchecked.
+std::optional<std::string> NaiveLegacyTransform(std::string_view src, std::string_view dest,
+                                                std::string_view literal) {
+  std::vector<std::string_view> s = Split(src), d = Split(dest), l = Split(literal);
+  std::vector<std::string_view> captured;
+  for (size_t i = 0; i < s.size() && i < l.size(); ++i) {
+    if (s[i] == "*") captured.push_back(l[i]);
+  }
+  std::string out;
+  for (size_t i = 0; i < d.size(); ++i) {
+    if (i != 0) out += '.';
+    std::string_view t = d[i];
+    if (t == ">") {
+      for (size_t k = s.size() - 1; k < l.size(); ++k) {
+        if (k != s.size() - 1) out += '.';
+        out += l[k];
+      }
+    } else if (t.size() > 1 && t[0] == '$') {
+      size_t n = 0;
+      for (char c : t.substr(1)) {
+        if (c < '0' || c > '9' || n > captured.size()) return std::nullopt;
+        n = n * 10 + static_cast<size_t>(c - '0');
+      }
+      if (n == 0 || n > captured.size() || t[1] == '0') return std::nullopt;
+      out += captured[n - 1];
+    } else if (t.starts_with("{{")) {
+      return std::nullopt;
+    } else {
+      out += t;
+    }
+  }
+  return out;
+}
+
+// The transforms of the `~` lines, checked against every subject.
+class Transforms {
+ public:
+  void Create(std::string_view arg) {
+    size_t space = arg.find(' ');
+    std::string_view src = arg.substr(0, space);
+    std::string dest;
+    if (space != std::string_view::npos) {
+      std::string_view rest = arg.substr(space + 1);
+      for (size_t i = 0; i < rest.size(); ++i) {
+        if (rest[i] == '\\' && i + 1 < rest.size() && rest[i + 1] == 'n') {
+          dest += '\n';
+          ++i;
+        } else {
+          dest += rest[i];
+        }
+      }
+    }
+    absl::StatusOr<natsd::SubjectTransform> t = natsd::SubjectTransform::Create(src, dest);
+    if (!t.ok()) {
+      Check(absl::IsInvalidArgument(t.status()));
+      std::string_view message(t.status().message().data(), t.status().message().size());
+      Check(message == "invalid subject" || message.starts_with("invalid mapping destination"));
+      return;
+    }
+    Check(t->src() == src && t->dest() == dest);
+    // A valid mapping has a valid source and a destination with no "*".
+    Check(NaiveValid(src));
+    for (std::string_view token : Split(dest)) Check(token != "*" && !token.empty());
+    constexpr size_t kKept = 4;
+    if (live_.size() == kKept) live_.erase(live_.begin());
+    live_.push_back(*std::move(t));
+  }
+
+  void Match(std::string_view subject) const {
+    for (const natsd::SubjectTransform& t : live_) {
+      std::optional<std::string> got = t.Match(subject);
+      // The copy must not share state with the original.
+      natsd::SubjectTransform copy = t;
+      Check(copy.Match(subject) == got);
+      if (t.src() == ">" && t.dest() == ">") {
+        Check(got == std::string(subject));
+        continue;
+      }
+      std::vector<std::string_view> tokens = Split(subject);
+      const bool matches = !HasEmptyToken(tokens) && NaiveLiteral(subject) &&
+                           NaiveSourceMatch(t.src(), subject);
+      Check(got.has_value() == matches);
+      if (!got) continue;
+      if (NaiveLiteral(t.src())) {
+        Check(*got == t.dest());
+        continue;
+      }
+      if (std::optional<std::string> want = NaiveLegacyTransform(t.src(), t.dest(), subject)) {
+        Check(*got == *want);
+      }
+      // Each destination token yields at most 4 bytes per subject byte
+      // (split on "" turns a byte into U+FFFD and a '.') or 10 digits.
+      const size_t parts = Split(t.dest()).size();
+      Check(got->size() <= t.dest().size() + parts * (4 * subject.size() + 11));
+    }
+  }
+
+ private:
+  std::vector<natsd::SubjectTransform> live_;
+};
+
 std::vector<std::string_view> Lines(std::string_view text) {
   std::vector<std::string_view> lines;
   while (!text.empty()) {
@@ -186,6 +310,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Live live;
   std::vector<SubscriptionPtr> removed;
   std::vector<std::string> subjects;  // every subject seen, for pairs and final matches
+  Transforms transforms;
 
   auto match = [&](std::string_view literal) {
     CheckResult(live, literal, *sublist.Match(literal));
@@ -248,6 +373,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       }
       case '?':
         match(arg);
+        transforms.Match(arg);
+        break;
+      case '~':
+        transforms.Create(arg);
         break;
       default:
         break;
@@ -256,7 +385,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     Check(sublist.stats().cache_entries <= natsd::Sublist::kCacheMax);
   }
 
-  for (const std::string& s : subjects) match(s);
+  for (const std::string& s : subjects) {
+    match(s);
+    transforms.Match(s);
+  }
 
   // Removing everything leaves nothing behind: no subscription, no node,
   // no match.
