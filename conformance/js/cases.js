@@ -490,4 +490,27 @@ accounts {
     await a.flush();
     t.obs("responder calls", seen);
   }, { config: ACCOUNTS });
+  // Subject mappings: a request to a mapped subject reaches the service on
+  // the mapped one, and a mapped subject nobody serves gets no responders.
+  const MAPPINGS = `
+mappings {
+  "svc.v1": "svc.v2"
+  "gone": "nowhere"
+  "split.*": "split.{{splitFromLeft(1,2)}}"
+}
+`;
+  reg("mapping_js_request_and_split", async (t) => {
+    const nc = await t.connect();
+    nc.subscribe("svc.v2", { callback: (_e, m) => m.respond(sc.encode("v2:" + sc.decode(m.data))) });
+    const all = nc.subscribe("split.>");
+    await nc.flush();
+    let reply = "";
+    t.obs("request:", await attempt(async () => {
+      reply = sc.decode((await nc.request("svc.v1", sc.encode("hi"), { timeout: 3000 })).data);
+    }), reply);
+    if (reply !== "v2:hi") t.fail("the request did not reach svc.v2");
+    t.obs("unserved:", await attempt(() => nc.request("gone", Empty, { timeout: 1000 })));
+    nc.publish("split.abcd", sc.encode("x"));
+    t.obs("split:", (await take(all, 1, 1000)).join(" ") || "(nothing)");
+  }, { config: MAPPINGS });
 };
