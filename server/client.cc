@@ -607,7 +607,7 @@ void Client::Flush() {
   if (!out_.TakeForWrite(&iov_, &taken)) {
     if (state_ == State::kClosing) {
       // Everything that was queued before closing has been written.
-      conn_->Close(absl::OkStatus(), /*flush_first=*/false);
+      conn_->Close(absl::OkStatus());
     }
     return;
   }
@@ -759,7 +759,7 @@ void Client::CloseAsync(CloseReason reason) {
 void Client::Close(CloseReason reason, bool flush) {
   if (state_ == State::kClosed || conn_ == nullptr) return;
   if (state_ == State::kClosing) {
-    if (!flush) conn_->Close(absl::OkStatus(), /*flush_first=*/false);
+    if (!flush) conn_->Close(absl::OkStatus());
     return;
   }
   state_ = State::kClosing;
@@ -780,7 +780,7 @@ void Client::Close(CloseReason reason, bool flush) {
   }
   out_.Close(/*drop_queued=*/!flush);
   if (!flush) {
-    conn_->Close(absl::OkStatus(), /*flush_first=*/false);
+    conn_->Close(absl::OkStatus());
     return;
   }
   // Write what is queued (the final -ERR), then close; a peer that does not
@@ -790,7 +790,7 @@ void Client::Close(CloseReason reason, bool flush) {
     if (auto self = weak.lock()) {
       self->flush_close_timer_ = 0;
       if (self->conn_ != nullptr && self->state_ == State::kClosing) {
-        self->conn_->Close(absl::OkStatus(), /*flush_first=*/false);
+        self->conn_->Close(absl::OkStatus());
       }
     }
   });

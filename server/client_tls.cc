@@ -121,7 +121,7 @@ void Client::FlushTls() {
   if (!tls_->TakeOutput(&tls_out_)) {
     if (tls_out_.capacity() > kTlsOutKeep) std::string().swap(tls_out_);
     // Everything that was queued before closing has been written.
-    if (state_ == State::kClosing) conn_->Close(absl::OkStatus(), /*flush_first=*/false);
+    if (state_ == State::kClosing) conn_->Close(absl::OkStatus());
     return;
   }
   write_started_ = worker_.loop().Now();

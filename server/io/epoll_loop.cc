@@ -47,15 +47,14 @@ class EpollConnection final : public ConnectionBase {
   void Write(std::span<const iovec> iov) override;
   void PauseReading() override;
   void ResumeReading() override;
-  void Close(absl::Status reason, bool flush_first) override;
+  void Close(absl::Status reason) override;
 
  private:
   friend class EpollLoop;
 
   enum class State : uint8_t {
     kOpen,
-    kFlushing,  // Close(flush_first): waiting for the write in flight
-    kClosed,    // out of epoll; released at the end of the batch
+    kClosed,  // out of epoll; released at the end of the batch
   };
 
   void Shutdown();
@@ -152,28 +151,15 @@ void EpollConnection::ResumeReading() {
   loop_->UpdateInterest(this);
 }
 
-void EpollConnection::Close(absl::Status reason, bool flush_first) {
+void EpollConnection::Close(absl::Status reason) {
   if (state_ != State::kOpen) return;
   close_reason_ = std::move(reason);
-  if (flush_first && writing_) {
-    state_ = State::kFlushing;
-    loop_->UpdateInterest(this);  // stop reading
-    flush_timer_ = loop_->AddTimer(kCloseFlushTimeout, [this] {
-      flush_timer_ = 0;
-      Shutdown();
-    });
-    return;
-  }
   Shutdown();
 }
 
 void EpollConnection::Shutdown() {
   if (state_ == State::kClosed) return;
   state_ = State::kClosed;
-  if (flush_timer_ != 0) {
-    loop_->CancelTimer(flush_timer_);
-    flush_timer_ = 0;
-  }
   epoll_ctl(loop_->epoll_fd_, EPOLL_CTL_DEL, fd_, nullptr);
   loop_->closed_.push_back(this);
 }
@@ -315,7 +301,7 @@ Connection* EpollLoop::Adopt(int fd, ConnectionHandler* handler) {
   ev.events = EPOLLIN;
   ev.data.u64 = EventData(c, kKindConn);
   if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
-    c->Close(ErrnoToStatus(errno, "epoll_ctl(ADD)"), /*flush_first=*/false);
+    c->Close(ErrnoToStatus(errno, "epoll_ctl(ADD)"));
   }
   return c;
 }
@@ -333,12 +319,12 @@ void EpollLoop::ReadSome(EpollConnection* c) {
       // peer hung up, see HandleEvent).
       if (c->paused_) return;
     } else if (n == 0) {
-      c->Close(absl::OkStatus(), /*flush_first=*/false);  // the peer closed
+      c->Close(absl::OkStatus());  // the peer closed
       return;
     } else if (errno == EAGAIN) {
       return;
     } else if (errno != EINTR) {
-      c->Close(ErrnoToStatus(errno, "read"), /*flush_first=*/false);
+      c->Close(ErrnoToStatus(errno, "read"));
       return;
     }
   }
@@ -376,11 +362,7 @@ void EpollLoop::CompleteWrite(EpollConnection* c, absl::Status status) {
     c->want_out_ = false;
     UpdateInterest(c);
   }
-  if (c->state_ == EpollConnection::State::kFlushing) {
-    c->Shutdown();
-  } else if (c->state_ == EpollConnection::State::kOpen) {
-    c->handler_->OnWriteDone(std::move(status));
-  }
+  if (c->state_ == EpollConnection::State::kOpen) c->handler_->OnWriteDone(std::move(status));
 }
 
 // ---------------------------------------------------------------------------

@@ -91,19 +91,15 @@ class Connection {
   virtual void ResumeReading() = 0;
   virtual bool reading_paused() const = 0;
   // Begins closing: stops reading, cancels pending operations and shuts the
-  // socket down; OnClosed follows (later, never from inside this call). With
-  // `flush_first`, a write in flight is allowed to finish (bounded by
-  // kCloseFlushTimeout) before the socket is shut down, e.g. to deliver a
-  // final -ERR. Later calls are ignored.
-  virtual void Close(absl::Status reason, bool flush_first) = 0;
+  // socket down; OnClosed follows (later, never from inside this call).
+  // Later calls are ignored. A handler that must deliver a final message
+  // first (e.g. an -ERR) closes once its OnWriteDone says it was written.
+  virtual void Close(absl::Status reason) = 0;
   virtual int fd() const = 0;
   virtual const std::string& peer_address() const = 0;  // "ip:port"
   virtual const std::string& peer_ip() const = 0;
   virtual int peer_port() const = 0;
 };
-
-// How long Close(flush_first=true) waits for the write in flight.
-inline constexpr absl::Duration kCloseFlushTimeout = absl::Seconds(1);
 
 using TimerId = uint64_t;
 

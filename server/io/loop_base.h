@@ -204,7 +204,6 @@ class ConnectionBase : public Connection {
   bool writing_ = false;  // from Write() until OnWriteDone
   bool paused_ = false;   // from PauseReading() until ResumeReading()
   bool dirty_ = false;    // listed in the loop's end-of-batch work list
-  TimerId flush_timer_ = 0;  // bounds Close(flush_first)
   PendingWrite write_;
   absl::Status close_reason_;
   PeerAddress peer_;

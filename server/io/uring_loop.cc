@@ -68,15 +68,14 @@ class UringConnection final : public ConnectionBase {
   void Write(std::span<const iovec> iov) override;
   void PauseReading() override;
   void ResumeReading() override;
-  void Close(absl::Status reason, bool flush_first) override;
+  void Close(absl::Status reason) override;
 
  private:
   friend class UringLoop;
 
   enum class State : uint8_t {
     kOpen,
-    kFlushing,  // Close(flush_first): waiting for the write in flight
-    kClosing,   // shut down: waiting for the kernel to finish recv and sendmsg
+    kClosing,  // shut down: waiting for the kernel to finish recv and sendmsg
   };
 
   // Shuts the socket down and cancels what is in the kernel.
@@ -214,18 +213,9 @@ void UringConnection::ResumeReading() {
   }
 }
 
-void UringConnection::Close(absl::Status reason, bool flush_first) {
+void UringConnection::Close(absl::Status reason) {
   if (state_ != State::kOpen) return;
   close_reason_ = std::move(reason);
-  if (flush_first && writing_) {
-    state_ = State::kFlushing;
-    if (recv_armed_) loop_->PrepCancel(UserData(this, kTagRecv));
-    flush_timer_ = loop_->AddTimer(kCloseFlushTimeout, [this] {
-      flush_timer_ = 0;
-      Shutdown();
-    });
-    return;
-  }
   Shutdown();
 }
 
@@ -235,10 +225,6 @@ void UringConnection::Shutdown() {
   held_.clear();
   held_end_.reset();
   loop_->UnlistResumed(this);
-  if (flush_timer_ != 0) {
-    loop_->CancelTimer(flush_timer_);
-    flush_timer_ = 0;
-  }
   // shutdown() ends a recv or sendmsg that is waiting on the socket; the
   // cancels cover requests the kernel has not started yet.
   ::shutdown(fd_, SHUT_RDWR);
@@ -519,7 +505,7 @@ void UringLoop::DeliverHeld() {
     if (c->held_end_.has_value()) {
       absl::Status end = *std::move(c->held_end_);
       c->held_end_.reset();
-      c->Close(std::move(end), /*flush_first=*/false);
+      c->Close(std::move(end));
     } else if (!c->recv_armed_) {
       c->recv_wanted_ = true;
       MarkDirty(c);
@@ -582,9 +568,9 @@ void UringLoop::OnRecv(UringConnection* c, int res, unsigned flags) {
     c->recv_wanted_ = true;
     MarkDirty(c);
   } else if (res == 0) {
-    c->Close(absl::OkStatus(), /*flush_first=*/false);  // the peer closed
+    c->Close(absl::OkStatus());  // the peer closed
   } else {
-    c->Close(ErrnoToStatus(-res, "read"), /*flush_first=*/false);
+    c->Close(ErrnoToStatus(-res, "read"));
   }
 }
 
@@ -621,11 +607,7 @@ void UringLoop::OnWrite(UringConnection* c, int res) {
 void UringLoop::CompleteWrite(UringConnection* c, absl::Status status) {
   c->writing_ = false;
   c->write_.Clear();
-  if (c->state_ == UringConnection::State::kFlushing) {
-    c->Shutdown();
-  } else if (c->state_ == UringConnection::State::kOpen) {
-    c->handler_->OnWriteDone(std::move(status));
-  }
+  if (c->state_ == UringConnection::State::kOpen) c->handler_->OnWriteDone(std::move(status));
 }
 
 // ---------------------------------------------------------------------------

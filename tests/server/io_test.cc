@@ -385,25 +385,17 @@ class StuckWriter : public ConnectionHandler {
     big_.assign(64 << 20, 'z');
     const iovec v{big_.data(), big_.size()};
     conn->Write(std::span<const iovec>(&v, 1));
-    if (!close_after_write) return;
-    conn->Close(absl::CancelledError("closing"), flush_first);
-    // The flush timeout counts from the batch start (timers use the cached clock).
-    close_started = EventLoop::Current()->Now();
   }
   void OnWriteDone(absl::Status) override { writes_done.fetch_add(1); }
   void OnClosed(absl::Status reason) override {
     close_reason = reason;
-    close_finished = absl::Now();
     closed.fetch_add(1);
   }
 
   Connection* conn = nullptr;
-  bool close_after_write = false;
-  bool flush_first = false;
   std::atomic<int> writes_done{0};
   std::atomic<int> closed{0};
   absl::Status close_reason;
-  absl::Time close_started, close_finished;
 
  private:
   bool started_ = false;
@@ -424,8 +416,8 @@ TEST_P(IoTest, CloseWhileWriteInFlight) {
   bool in_flight = false;
   ASSERT_TRUE(lt.RunSync([&] {
     in_flight = h->conn->write_in_flight();
-    h->conn->Close(absl::CancelledError("server shutdown"), /*flush_first=*/false);
-    h->conn->Close(absl::InternalError("second close is ignored"), false);
+    h->conn->Close(absl::CancelledError("server shutdown"));
+    h->conn->Close(absl::InternalError("second close is ignored"));
   }));
   EXPECT_TRUE(in_flight);
   ASSERT_TRUE(WaitUntil([&] { return h->closed.load() == 1; }));
@@ -434,63 +426,6 @@ TEST_P(IoTest, CloseWhileWriteInFlight) {
   EXPECT_EQ(h->closed.load(), 1);
   EXPECT_EQ(h->writes_done.load(), 0);  // Close() supersedes OnWriteDone
   EXPECT_TRUE(WaitForClose(fd));
-  close(fd);
-}
-
-// Sends a final error and closes, flushing, from inside OnRead.
-class ErrCloser : public ConnectionHandler {
- public:
-  void OnRead(std::string_view) override {
-    const iovec v[2] = {{const_cast<char*>(kErr), 7}, {const_cast<char*>(kErr) + 7, strlen(kErr) - 7}};
-    conn->Write(v);
-    conn->Close(absl::PermissionDeniedError("Authorization Violation"), /*flush_first=*/true);
-    conn->Write(v);  // ignored: already closing
-  }
-  void OnWriteDone(absl::Status) override { writes_done.fetch_add(1); }
-  void OnClosed(absl::Status reason) override {
-    close_reason = reason;
-    closed.fetch_add(1);
-  }
-  static constexpr const char* kErr = "-ERR 'Authorization Violation'\r\n";
-  Connection* conn = nullptr;
-  std::atomic<int> writes_done{0};
-  std::atomic<int> closed{0};
-  absl::Status close_reason;
-};
-
-TEST_P(IoTest, CloseWithFlushFirstDeliversTheFinalWrite) {
-  TestServer<ErrCloser> server;
-  LoopThread lt(MakeLoop());
-  ASSERT_LISTEN(port, lt.loop(), server);
-  lt.Start();
-  const int fd = Connect(port);
-  ASSERT_GE(fd, 0);
-  ASSERT_TRUE(SendAll(fd, "CONNECT {\"user\":\"bad\"}\r\n"));
-  EXPECT_EQ(RecvUpTo(fd, 1000), ErrCloser::kErr);  // stops at EOF
-  ASSERT_TRUE(WaitUntil([&] { return server.handler(0)->closed.load() == 1; }));
-  EXPECT_EQ(server.handler(0)->close_reason.code(), absl::StatusCode::kPermissionDenied);
-  EXPECT_EQ(server.handler(0)->writes_done.load(), 0);
-  close(fd);
-}
-
-TEST_P(IoTest, CloseWithFlushFirstIsBoundedByTimeout) {
-  TestServer<StuckWriter> server;
-  server.on_adopt = [](StuckWriter* h) {
-    h->close_after_write = true;
-    h->flush_first = true;
-  };
-  LoopThread lt(MakeLoop());
-  ASSERT_LISTEN(port, lt.loop(), server);
-  lt.Start();
-  const int fd = Connect(port);  // never reads
-  ASSERT_GE(fd, 0);
-  ASSERT_TRUE(SendAll(fd, "go"));
-  ASSERT_TRUE(WaitUntil([&] { return server.handler(0) && server.handler(0)->closed.load() == 1; }));
-  StuckWriter* h = server.handler(0);
-  const absl::Duration took = h->close_finished - h->close_started;
-  EXPECT_GE(took, kCloseFlushTimeout - absl::Milliseconds(50));
-  EXPECT_LE(took, kCloseFlushTimeout + absl::Seconds(2));
-  EXPECT_EQ(h->writes_done.load(), 0);
   close(fd);
 }
 
@@ -930,7 +865,7 @@ TEST_P(IoTest, PausedConnectionCanWriteAndClose) {
   ASSERT_TRUE(WaitUntil([&] { return h->writes_done.load() == 1; }));
 
   ASSERT_TRUE(lt.RunSync([&] {
-    h->conn->Close(absl::CancelledError("closed while paused"), /*flush_first=*/false);
+    h->conn->Close(absl::CancelledError("closed while paused"));
   }));
   ASSERT_TRUE(WaitUntil([&] { return h->closed.load() == 1; }));
   EXPECT_EQ(h->close_reason, absl::CancelledError("closed while paused"));
