@@ -8,6 +8,7 @@
 #include "server/auth.h"
 #include "server/conf_parser.h"
 #include "server/logger.h"
+#include "server/monitor/monitor.h"
 #include "server/server.h"
 #include "server/tls/tls_context.h"
 #include "server/worker.h"
@@ -417,6 +418,11 @@ absl::Status Server::Reload(Options fresh) {
     config_load_time_ = absl::Now();
   }
   for (auto& w : workers_) w->PostReload(next, plan->auth);
+  if (monitor_ != nullptr) {
+    if (absl::Status s = monitor_->Reloaded(opts); !s.ok()) {
+      Logger::Global().Error("Monitor keeps its TLS certificate: {}", std::string(s.message()));
+    }
+  }
   Logger::Global().Notice("Reloaded server configuration");
   return absl::OkStatus();
 }

@@ -173,7 +173,7 @@ struct HttpServer::Impl {
   asio::io_context io;
   tcp::acceptor acceptor{io};
   Handler handler;
-  std::shared_ptr<const TlsContext> tls;  // null: plain HTTP
+  std::shared_ptr<const TlsContext> tls;  // null: plain HTTP; HTTP thread only
   std::unordered_set<std::shared_ptr<Session>> sessions;
   std::vector<std::unique_ptr<asio::steady_timer>> timers;
   std::vector<std::pair<absl::Duration, std::function<void()>>> periodic;
@@ -382,6 +382,13 @@ absl::StatusOr<int> HttpServer::Start(const std::string& host, int port,
     impl_->io.run(ignored);
   });
   return port_;
+}
+
+void HttpServer::SetTls(std::shared_ptr<const TlsContext> tls) {
+  // Swapped on the HTTP thread, where Accept reads it: no lock.
+  asio::post(impl_->io, [impl = impl_.get(), tls = std::move(tls)]() mutable {
+    impl->tls = std::move(tls);
+  });
 }
 
 void HttpServer::Stop() {

@@ -78,6 +78,9 @@ class HttpServer {
   // connection over the same socket code).
   absl::StatusOr<int> Start(const std::string& host, int port, Handler handler,
                             std::shared_ptr<const TlsContext> tls = nullptr);
+  // After Start() with `tls`: new connections use `tls` (a reloaded
+  // certificate); connections already open keep their session. Any thread.
+  void SetTls(std::shared_ptr<const TlsContext> tls);
   // Closes the listener and every connection, joins the thread. Idempotent.
   void Stop();
   int port() const { return port_; }

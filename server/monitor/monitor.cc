@@ -42,6 +42,13 @@ int64_t ProcessCpuTicks() {
   return utime < 0 || stime < 0 ? -1 : utime + stime;
 }
 
+// HTTPS uses the clients' certificate without asking for clients' ones, as
+// the reference does.
+absl::StatusOr<std::shared_ptr<const TlsContext>> HttpsContext(const Options& o) {
+  if (!o.tls_config) return absl::InvalidArgumentError("TLS cert and key required for HTTPS");
+  return TlsContext::Create(*o.tls_config, TlsContext::ClientCerts::kNone);
+}
+
 }  // namespace
 
 Monitor::Monitor(Server& server)
@@ -50,6 +57,14 @@ Monitor::Monitor(Server& server)
 
 Monitor::~Monitor() { Stop(); }
 
+absl::Status Monitor::Reloaded(const Options& opts) {
+  if (!secure_) return absl::OkStatus();
+  absl::StatusOr<std::shared_ptr<const TlsContext>> tls = HttpsContext(opts);
+  if (!tls.ok()) return tls.status();
+  http_.SetTls(*std::move(tls));
+  return absl::OkStatus();
+}
+
 absl::Status Monitor::Start() {
   const std::shared_ptr<const ServerConfig> config = server_.config();
   const Options& o = config->opts;
@@ -57,13 +72,9 @@ absl::Status Monitor::Start() {
     return absl::InvalidArgumentError(fmt::format(
         "can't specify both HTTP ({}) and HTTPs ({}) ports", o.http_port, o.https_port));
   }
-  // HTTPS uses the client certificate without asking for clients' ones, as
-  // the reference does.
   std::shared_ptr<const TlsContext> tls;
   if (o.https_port != 0) {
-    if (!o.tls_config) return absl::InvalidArgumentError("TLS cert and key required for HTTPS");
-    absl::StatusOr<std::shared_ptr<const TlsContext>> made =
-        TlsContext::Create(*o.tls_config, TlsContext::ClientCerts::kNone);
+    absl::StatusOr<std::shared_ptr<const TlsContext>> made = HttpsContext(o);
     if (!made.ok()) return made.status();
     tls = *std::move(made);
     secure_ = true;

@@ -15,7 +15,8 @@
 // closed clients, summed in the same visit, so the publish path pays nothing
 // for them.
 //
-// Thread-safety: Start() and Stop() from the server's controlling thread;
+// Thread-safety: Start(), Stop() and Reloaded() from the server's
+// controlling thread;
 // RecordClosed() from any thread (workers, as clients close); everything
 // else runs on the HTTP thread.
 #ifndef NATSD_SERVER_MONITOR_MONITOR_H_
@@ -40,6 +41,7 @@
 
 namespace natsd {
 
+struct Options;
 class Server;
 class Worker;
 
@@ -60,6 +62,10 @@ class Monitor {
   absl::Status Start();
   // Stops serving and joins the HTTP thread. Idempotent.
   void Stop();
+  // After a config reload: HTTPS serves new connections with the reloaded
+  // certificate, as the reference (which reads its TLS options per
+  // handshake). An error leaves the old one in use.
+  absl::Status Reloaded(const Options& opts);
   // The bound port (valid after Start), and whether it serves HTTPS.
   int port() const { return http_.port(); }
   bool secure() const { return secure_; }

@@ -233,8 +233,8 @@ TEST_P(TlsTest, HttpsMonitorServesVarz) {
 }
 
 // A certificate rotated in place (same file names, new contents) is picked
-// up by a reload: new clients handshake with the new certificate, clients
-// already connected keep their session.
+// up by a reload: new clients (and HTTPS monitor connections) handshake with
+// the new certificate, clients already connected keep their session.
 TEST_P(TlsTest, ReloadPicksUpRotatedCertificate) {
   const std::string cert = certs_->dir() + "/rotating-cert.pem";
   const std::string key = certs_->dir() + "/rotating-key.pem";
@@ -246,6 +246,7 @@ TEST_P(TlsTest, ReloadPicksUpRotatedCertificate) {
     o.tls_config = ServerTls(/*verify=*/false);
     o.tls_config->cert_file = cert;
     o.tls_config->key_file = key;
+    o.https_port = kRandomPort;
   });
   auto before = TlsTestClient::Connect(port(), certs_->ca());
   ASSERT_TRUE(before.ok()) << before.status();
@@ -268,6 +269,11 @@ TEST_P(TlsTest, ReloadPicksUpRotatedCertificate) {
   EXPECT_TRUE((*after)->ReadUntil("PONG\r\n").ok());
   (*before)->Send("PING\r\n");
   EXPECT_TRUE((*before)->ReadUntil("PONG\r\n").ok());
+  // The HTTPS monitor too, as the reference, which reads its TLS options
+  // per handshake.
+  const int https = server_->monitor()->port();
+  EXPECT_FALSE(TlsTestClient::Connect(https, certs_->ca(), "", "", /*read_info=*/false).ok());
+  EXPECT_TRUE(TlsTestClient::Connect(https, cert, "", "", /*read_info=*/false).ok());
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, TlsTest, kBothBackends, BackendTestName);
