@@ -265,7 +265,7 @@ struct Options {
   std::optional<ConfValue> mqtt_block;
   std::optional<ConfValue> gateway_block;
   // Other keys nats-server 2.9 accepts that natsd does not act on yet
-  // (operator, resolver, mappings, ...), in file order and
+  // (operator, resolver, ...), in file order and
   // with the key lower-cased.
   std::vector<std::pair<std::string, ConfValue>> other_config;
 

@@ -341,8 +341,8 @@ absl::StatusOr<ReloadPlan> DiffOptions(const Options& o, const Options& n,
   d.Fixed("io_backend", std::string(IoBackendName(o.io_backend)),
           std::string(IoBackendName(n.io_backend)));
   d.Fixed("io_threads", o.io_threads, n.io_threads);
-  // Keys natsd keeps without acting on them (operator, resolver, mappings,
-  // ...): any change is refused rather than silently ignored.
+  // Keys natsd keeps without acting on them (operator, resolver, ...): any
+  // change is refused rather than silently ignored.
   for (const auto& [key, value] : n.other_config) {
     if (key == "server_tags") continue;
     d.Fixed(key, OtherOrNone(o, key), std::optional<ConfValue>(value));

@@ -42,8 +42,8 @@ int64_t ProcessCpuTicks() {
   return utime < 0 || stime < 0 ? -1 : utime + stime;
 }
 
-// HTTPS uses the clients' certificate without asking for clients' ones, as
-// the reference does.
+// HTTPS serves the client listener's certificate and never asks for a
+// client certificate, as the reference does.
 absl::StatusOr<std::shared_ptr<const TlsContext>> HttpsContext(const Options& o) {
   if (!o.tls_config) return absl::InvalidArgumentError("TLS cert and key required for HTTPS");
   return TlsContext::Create(*o.tls_config, TlsContext::ClientCerts::kNone);
