@@ -141,6 +141,10 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
       return FileError("read", path, errno);
     }
     out.append(buf, static_cast<size_t>(n));
+    if (out.size() > kMaxConfFileBytes) {
+      return absl::InvalidArgumentError(
+          fmt::format("config file {} is larger than {} bytes", path, kMaxConfFileBytes));
+    }
   }
 }
 

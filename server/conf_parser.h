@@ -29,6 +29,7 @@
 #ifndef NATSD_SERVER_CONF_PARSER_H_
 #define NATSD_SERVER_CONF_PARSER_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -107,9 +108,12 @@ struct ConfEntry {
   bool used_as_variable = false;
 };
 
-// Limits that keep hostile or broken input from exhausting the stack.
+// Limits that keep hostile or broken input from exhausting the stack or memory.
 inline constexpr int kMaxConfNesting = 64;        // nested maps/arrays
 inline constexpr int kMaxConfIncludeDepth = 10;   // nested include files
+// A config file (or included file) larger than this is refused: `-c
+// /dev/zero` must not read forever.
+inline constexpr size_t kMaxConfFileBytes = 64 << 20;
 
 struct ConfParseOptions {
   // When false, `include` is an error; used for untrusted input (fuzzing).

@@ -346,6 +346,12 @@ TEST_F(ConfIncludeTest, IncludesCanBeDisabled) {
   EXPECT_THAT(root.status().message(), HasSubstr("not allowed"));
 }
 
+TEST(ConfParser, EndlessFileIsRefused) {
+  absl::StatusOr<ConfValue> root = ParseConfFile("/dev/zero");
+  ASSERT_FALSE(root.ok());
+  EXPECT_THAT(root.status().message(), HasSubstr("is larger than"));
+}
+
 TEST(ConfParser, MissingFile) {
   absl::StatusOr<ConfValue> root = ParseConfFile("/nonexistent/natsd.conf");
   ASSERT_FALSE(root.ok());
