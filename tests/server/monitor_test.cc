@@ -17,10 +17,10 @@
 #include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
 #include "rapidjson/document.h"
-#include "server/config.h"
 #include "server/monitor/http_server.h"
 #include "server/monitor/monitor.h"
 #include "server/server.h"
+#include "tests/server/config_text.h"
 #include "tests/server/test_client.h"
 
 namespace natsd {
@@ -134,6 +134,19 @@ class MonitorTest : public ::testing::Test {
     EXPECT_FALSE(d.HasParseError()) << r.body;
     return d;
   }
+  // Polls `path` every 20 ms, at most `tries` times, until `done` holds;
+  // returns the last document. The server notices closes asynchronously.
+  rapidjson::Document JsonWhen(const std::string& path,
+                               const std::function<bool(const rapidjson::Document&)>& done,
+                               int tries) {
+    rapidjson::Document d;
+    for (int i = 0; i < tries; ++i) {
+      d = Json(path);
+      if (done(d)) break;
+      usleep(20000);
+    }
+    return d;
+  }
   TestClient Client(std::string_view connect) {
     auto c = TestClient::ConnectAndHandshake(server_->client_port(), connect);
     EXPECT_TRUE(c.ok()) << c.status();
@@ -181,12 +194,8 @@ TEST_F(MonitorTest, VarzCountsTraffic) {
   // Counters survive their connection closing.
   pub.Send("QUIT\r\n");  // unknown op: the server closes it
   ASSERT_TRUE(pub.WaitClosed());
-  rapidjson::Document closed;
-  for (int i = 0; i < 50; ++i) {
-    closed = Json("/varz");
-    if (closed["connections"].GetInt() == 1) break;
-    usleep(20000);
-  }
+  rapidjson::Document closed =
+      JsonWhen("/varz", [](const auto& d) { return d["connections"].GetInt() == 1; }, 50);
   EXPECT_EQ(closed["connections"].GetInt(), 1);
   EXPECT_EQ(closed["in_msgs"].GetInt(), 2);
   EXPECT_EQ(closed["out_msgs"].GetInt(), 2);
@@ -202,12 +211,8 @@ TEST_F(MonitorTest, ConnzOpenClosedAndParams) {
   }  // closed by the peer
   // The server notices the peer's close asynchronously: wait for it before
   // counting open connections, or b may still be listed.
-  rapidjson::Document closed;
-  for (int i = 0; i < 100; ++i) {
-    closed = Json("/connz?state=closed");
-    if (closed["total"].GetInt() == 1) break;
-    usleep(20000);
-  }
+  rapidjson::Document closed =
+      JsonWhen("/connz?state=closed", [](const auto& d) { return d["total"].GetInt() == 1; }, 100);
 
   rapidjson::Document d = Json("/connz?subs=detail");
   ASSERT_EQ(d["connections"].Size(), 1u);
@@ -273,13 +278,9 @@ TEST_F(MonitorTest, SubszRoutezAccountzJszHealthz) {
 // names one; /metrics counts every account's subscriptions.
 TEST_F(MonitorTest, SubszAndMetricsCountEveryAccount) {
   StartServer([](Options& o) {
-    absl::StatusOr<ConfValue> root = ParseConfString(
-        "accounts { A: {users: [{user: a, password: a}]}, "
-        "B: {users: [{user: b, password: b}]} }\n",
-        "t.conf");
-    ASSERT_TRUE(root.ok()) << root.status();
-    std::vector<std::string> warnings;
-    ASSERT_TRUE(ApplyConfig(*root, &o, &warnings).ok());
+    testing::ApplyConfigText(
+        "accounts { A: {users: [{user: a, password: a}]}, B: {users: [{user: b, password: b}]} }\n",
+        &o);
   });
   TestClient a = Client("CONNECT {\"verbose\":false,\"user\":\"a\",\"pass\":\"a\"}\r\n");
   a.Send("SUB foo 1\r\nSUB bar 2\r\nPING\r\n");

@@ -9,6 +9,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/config.h"
+#include "tests/server/config_text.h"
 
 namespace natsd {
 namespace {
@@ -94,15 +95,10 @@ std::string ConfigErrors(const std::string& text) {
 }
 
 TEST(MappingsConfig, TopLevelAndAccountMappingsAreRead) {
-  absl::StatusOr<ConfValue> root = ParseConfString(
+  const Options o = testing::FromConfig(
       "mappings { foo: bar, \"w.*\": [ {destination: \"x.$1\", weight: 40%}, "
       "{dest: \"y.$1\", weight: 60, cluster: c} ] }\n"
-      "accounts { A: { maps: { in: out } } }\n",
-      "t.conf");
-  ASSERT_TRUE(root.ok()) << root.status();
-  Options o;
-  std::vector<std::string> warnings;
-  ASSERT_TRUE(ApplyConfig(*root, &o, &warnings).ok());
+      "accounts { A: { maps: { in: out } } }\n");
   ASSERT_EQ(o.mappings.size(), 2u);
   EXPECT_EQ(o.mappings[0], (ConfigMapping{"foo", {{"bar"}}}));
   EXPECT_EQ(o.mappings[1], (ConfigMapping{"w.*", {{"x.$1", 40}, {"y.$1", 60, "c"}}}));
