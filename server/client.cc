@@ -284,8 +284,7 @@ std::string_view LastToken(std::string_view s, std::string_view* rest) {
 bool Client::OnMsg(const PubArgs& published, std::string_view payload) {
   // The account's mappings rewrite the subject first: permissions, routing
   // and no-responders all see the mapped subject, as in the reference.
-  const PubArgs* in = &published;
-  PubArgs mapped_args;
+  PubArgs args = published;
   std::string mapped;
   if (const SubjectMappings* m = account_->mappings(); m != nullptr) {
     if (std::optional<std::string> to = m->Select(published.subject)) {
@@ -293,12 +292,9 @@ bool Client::OnMsg(const PubArgs& published, std::string_view payload) {
       if (Logger::Global().trace_enabled()) {
         Trace("<<-", "MAPPING", fmt::format("{} -> {}", published.subject, mapped));
       }
-      mapped_args = published;
-      mapped_args.subject = mapped;
-      in = &mapped_args;
+      args.subject = mapped;
     }
   }
-  const PubArgs& args = *in;
   if (Logger::Global().trace_enabled()) TracePayload(payload);
   ++in_msgs_;
   in_bytes_ += payload.size();
